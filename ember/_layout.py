@@ -118,6 +118,22 @@ def suggests_channels_last(a):
     return is_contiguous(a, channels_last if rank == 4 else channels_last_3d)
 
 
+def strides_like_channels_last(shape, strides):
+    """PyTorch's test of whether sizes and (element) strides look NHWC (NDHWC): its ``suggest_memory_format``,
+    which decides whether ``to(memory_format=channels_last)`` may return its input. Size-1 dims are ambiguous: a
+    C-contiguous (N, 1, H, W) or (N, C, 1, 1) tensor is not channels-last here (PyTorch's to() copies it to
+    strides (HW, 1, W, 1) or (C, 1, C, C)) though is_contiguous(memory_format=channels_last) holds."""
+    rank = len(shape)
+    if rank not in (4, 5) or strides[1] == 0:
+        return False
+    low = 0
+    for d in (1,) + tuple(range(rank - 1, 1, -1)) + (0,):
+        if not shape[d] or strides[d] < low or (d == 0 and low == strides[1]):
+            return False
+        low = strides[d] * shape[d] if shape[d] > 1 else strides[d]
+    return True
+
+
 def keep_channels_last(x, y):
     """``y`` (an op's result for input array ``x``, same rank) in NHWC (NDHWC) order when ``x`` is channels-last:
     PyTorch's CPU pooling, resampling, padding, group norm and gelu kernels keep that layout, and a dropout mask

@@ -144,6 +144,28 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     't(np.ones((4, 1, 3)))[:, :, :1].expand(4, 1, 5)', 't(np.ones((1, 3))).expand(1, -1)',
     'L.broadcast_to(t(np.ones((1, 1, 3))), (1, 2, 3))',
     'L.broadcast_tensors(t(np.ones((1, 1, 3))), t(np.ones((1, 2, 1))))',
+    # to(memory_format=...) returns its input only where PyTorch's suggest_memory_format names that format: a
+    # C-contiguous (N, 1, H, W) or (N, C, 1, 1) is copied to channels-last strides (HW, 1, W, 1), (C, 1, C, C)
+    't(np.ones((1, 1, 4, 5))).to(memory_format=L.channels_last)',
+    't(np.ones((2, 1, 4, 5))).to(memory_format=L.channels_last)',
+    't(np.ones((1, 3, 1, 1))).to(memory_format=L.channels_last)',
+    't(np.ones((2, 3, 1, 1))).to(memory_format=L.channels_last)',
+    't(np.ones((1, 3, 4, 1))).to(memory_format=L.channels_last)',
+    't(np.ones((1, 1, 1, 1))).to(memory_format=L.channels_last)',
+    't(np.ones((1, 1, 2, 4, 5))).to(memory_format=L.channels_last_3d)',
+    't(np.ones((1, 1, 4, 5))).to(memory_format=L.channels_last).to(memory_format=L.channels_last)',
+    't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last).to(memory_format=L.channels_last)',
+    't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last)',
+    't(np.ones((2, 5, 4, 3))).permute(0, 3, 2, 1).to(memory_format=L.channels_last)',
+    't(np.ones((1, 3, 1, 5))).to(memory_format=L.channels_last)',
+    't(np.ones((1, 1, 1, 5))).to(memory_format=L.channels_last)',
+    't(np.ones((3, 1, 1, 1))).to(memory_format=L.channels_last)',
+    't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last).to(L.float64, memory_format=L.channels_last)',
+    't(np.ones((2, 1, 4, 5, 2))).to(memory_format=L.channels_last_3d)',
+    't(np.ones((2, 3, 1, 1, 1))).to(memory_format=L.channels_last_3d)',
+    't(np.ones((2, 3, 4, 5, 2))).to(memory_format=L.channels_last_3d).to(memory_format=L.channels_last_3d)',
+    't(np.ones((1, 1, 4, 5))).to(memory_format=L.channels_last).to(memory_format=L.contiguous_format)',
+    't(np.ones((2, 3, 1, 1))).to(memory_format=L.channels_last).contiguous()',
 ]
 
 

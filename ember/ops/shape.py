@@ -680,10 +680,12 @@ def to(input, *args, **kwargs):
     nd = to_np(dtype)
     if fmt is not None:   # channels_last: a copy in NHWC order unless nothing would change
         arr = _layout.in_format('to', input._data, fmt)
-        if arr is None and _layout.suggests_channels_last(input._data) and fmt is _layout.contiguous_format:
-            arr = np.ascontiguousarray(input._data)     # back to C order, as PyTorch's to() copies then
+        if arr is None and fmt is _layout.contiguous_format and \
+                _layout.strides_like_channels_last(input._data.shape, input.stride()):
+            arr = np.array(input._data, order='C')     # back to C order, as PyTorch's to() copies then (a copy:
+            # ascontiguousarray kept a one-channel NHWC array's (HW, 1, W, 1), NumPy's C flag ignoring size-1 dims)
             return _cast(input, input._data.dtype if nd is None else nd, arr)
-        if arr is not None and (copy or not _layout.is_contiguous(input._data, fmt) or
+        if arr is not None and (copy or not _layout.strides_like_channels_last(input._data.shape, input.stride()) or
                                 (nd is not None and nd != input._data.dtype)):
             return _cast(input, input._data.dtype if nd is None else nd, arr)
         if fmt is _layout.contiguous_format and (copy or nd is not None and nd != input._data.dtype):
