@@ -166,6 +166,19 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     't(np.ones((2, 3, 4, 5, 2))).to(memory_format=L.channels_last_3d).to(memory_format=L.channels_last_3d)',
     't(np.ones((1, 1, 4, 5))).to(memory_format=L.channels_last).to(memory_format=L.contiguous_format)',
     't(np.ones((2, 3, 1, 1))).to(memory_format=L.channels_last).contiguous()',
+    # special functions (float64 kernels, Bessel/Airy, logit) of broadcast or permuted inputs: PyTorch's layout
+    'L.special.erfc(t(A[:1]).expand(4, 4))', 'L.special.erfcx(t(A[:1]).expand(4, 4))',
+    'L.erfinv(t(A[:1] / 10).expand(4, 4))', 'L.special.i0e(t(A[:1]).expand(4, 4))',
+    'L.special.i1(t(A[:, :1]).expand(4, 4))', 'L.special.log_ndtr(t(A[:1]).expand(4, 4))',
+    'L.special.bessel_j0(t(A[:1]).expand(4, 4))', 'L.special.bessel_y1(t(np.abs(A[:1]) + 1).expand(4, 4))',
+    'L.special.modified_bessel_k0(t(np.abs(A[:1]) + 1).expand(4, 4))', 'L.special.airy_ai(t(A[:1]).expand(4, 4))',
+    'L.special.bessel_j0(L.tensor(np.ones((1, 4), np.int64)).expand(3, 4))',
+    'L.special.modified_bessel_i0(L.tensor(np.ones((1, 4), np.int64)).expand(3, 4))',
+    'L.special.spherical_bessel_j0(t(A[:1]).expand(4, 4))', 'L.special.logit(t(np.full((1, 4), 0.3)).expand(3, 4))',
+    'L.logit(t(np.full((1, 4), 0.3)).expand(3, 4), eps=0.1)', 'L.special.bessel_j1(t(W).t())',
+    'L.special.erfc(t(W).t())', 'L.special.erfc(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last))',
+    'L.special.bessel_j0(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last))',
+    'L.special.erfc(t(np.ones((1, 40000))).expand(2, 40000))', 'L.special.erfc(t(np.ones((300, 200))).t())',
 ]
 
 

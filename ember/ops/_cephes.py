@@ -11,6 +11,8 @@ are taken in float64 and rounded once (glibc's sinf and cosf, which PyTorch's fl
 that in the last bit on about 1% of arguments: most of the float32 differences left)."""
 import numpy as np
 
+from .. import _layout
+
 
 def table(coefs):
     """A coefficient table in both precisions: {dtype: its values rounded to that dtype}."""
@@ -28,6 +30,8 @@ def blocked(kernel, a):
     interleaved)."""
     if not a.ndim:
         return kernel(a.reshape(1)).reshape(())
+    if not a.flags.c_contiguous:   # (a broadcast or permuted input: the result laid out as PyTorch's)
+        return _layout.follow(kernel(a) if a.size <= _BLOCK else blocked(kernel, np.ascontiguousarray(a)), (a,))
     if a.size <= _BLOCK:
         return kernel(a)
     flat = a.reshape(-1)

@@ -401,7 +401,10 @@ def _values_only(name, kernel, doc, arg='input'):
             a = input._data
         except AttributeError:
             raise arg_error(name, arg, 1, input) from None
-        return Tensor._make(kernel(a if a.dtype.kind == 'f' else a.astype(DEFAULT.np)))
+        r = kernel(a if a.dtype.kind == 'f' else cast_array(a, DEFAULT.np))
+        if not a.flags.c_contiguous:   # (a broadcast or permuted input: the result laid out as PyTorch's)
+            r = _layout.follow(r, (a,))
+        return Tensor._make(r)
     checked = _kernel_dtypes(compute, name[8:] + '_cpu')
     op = checked if arg == 'input' else lambda x: checked(x)
     op.__name__ = op.__qualname__ = name
@@ -622,6 +625,8 @@ def logit(input, eps=None):
             r = _bf16.from_f32(np.log(_bf16.round_f32(ratio).astype(np.float64)))
         else:
             r = np.log(ratio).astype(work.dtype)
+    if not a.flags.c_contiguous:   # (a broadcast or permuted input: the result laid out as PyTorch's)
+        r = _layout.follow(r, (a,))
     if GRAD.enabled and input._requires_grad:
         node = LogitBackward0((input,))
         node.eps = eps
