@@ -179,6 +179,12 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     'L.special.erfc(t(W).t())', 'L.special.erfc(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last))',
     'L.special.bessel_j0(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last))',
     'L.special.erfc(t(np.ones((1, 40000))).expand(2, 40000))', 'L.special.erfc(t(np.ones((300, 200))).t())',
+    # rot90 flips into its input's layout (as flip: preserve_format), then transposes for an odd k
+    'L.rot90(t(W).t())', 'L.rot90(t(W).t(), 2)', 'L.rot90(t(W).t(), 3)', 'L.rot90(t(W).t(), -1)', 'L.rot90(t(W))',
+    'L.rot90(t(np.ones((2, 3, 4))).transpose(0, 2), 1, [1, 2])',
+    'L.rot90(t(np.ones((2, 3, 4))).transpose(0, 2), 1, [0, 2])',
+    'L.rot90(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), 1, [2, 3])', 'L.rot90(t(W).t(), 0)',
+    'L.rot90(t(A[:1]).expand(4, 4))',
 ]
 
 

@@ -2,6 +2,7 @@
 fill_diagonal_, each recorded under PyTorch's grad_fn."""
 import numpy as np
 
+from .. import _layout
 from .._dtype import scalar_name, to_np
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
@@ -45,12 +46,19 @@ def _rot90_arr(a, k, dims):
     d0, d1 = dims
     k %= 4
     if k == 1:
-        return np.swapaxes(np.flip(a, d1).copy(), d0, d1)
+        return np.swapaxes(_flipped(a, d1), d0, d1)
     if k == 2:
-        return np.flip(a, (d0, d1)).copy()
+        return _flipped(a, (d0, d1))
     if k == 3:
-        return np.swapaxes(np.flip(a, d0).copy(), d0, d1)
+        return np.swapaxes(_flipped(a, d0), d0, d1)
     return a.copy()
+
+
+def _flipped(a, dims):
+    """``a`` flipped along ``dims``, a copy in a's layout as PyTorch's flip (preserve_format)."""
+    order = _layout.like_order(a) if type(a) is np.ndarray and not a.flags.c_contiguous else None
+    r = np.flip(a, dims)
+    return r.copy() if order is None or order == tuple(range(a.ndim)) else _layout.copy_in_order(r, order)
 
 
 def rot90(input, k=1, dims=(0, 1)):
