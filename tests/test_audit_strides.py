@@ -185,6 +185,12 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     'L.rot90(t(np.ones((2, 3, 4))).transpose(0, 2), 1, [0, 2])',
     'L.rot90(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), 1, [2, 3])', 'L.rot90(t(W).t(), 0)',
     'L.rot90(t(A[:1]).expand(4, 4))',
+    # shifts lay their result out as other pointwise ops (np.where's was C order)
+    'L.tensor(np.arange(6).reshape(3, 2)).t() << 2', 'L.tensor(np.arange(6).reshape(3, 2)).t() >> 1',
+    'L.bitwise_left_shift(L.tensor(np.arange(6, dtype=np.uint8).reshape(3, 2)).t(), 7)',
+    'L.bitwise_right_shift(L.tensor(np.arange(6, dtype=np.int8).reshape(3, 2)).t(), L.tensor(np.ones((3, 2), np.int8)).t())',
+    '2 << L.tensor(np.arange(6).reshape(3, 2)).t()', 'L.tensor(np.arange(6).reshape(3, 2)) << 2',
+    'L.tensor(np.arange(3).reshape(1, 3)).expand(2, 3) << 1',
 ]
 
 

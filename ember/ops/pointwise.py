@@ -2702,6 +2702,7 @@ def _shift(name, left):
         _need_integral(kernel, a, b)   # (a number takes the tensor's dtype: 4 << int16 is int16)
         if a.dtype.kind == 'b':        # (PyTorch's shift kernels have no Bool loop)
             raise not_implemented(f'{kernel}_cpu', a.dtype)
+        operands = a, b
         try:
             a, b = np.broadcast_arrays(a, b)
         except ValueError:
@@ -2715,7 +2716,7 @@ def _shift(name, left):
         else:
             fill = np.right_shift(a, bits - 1) if a.dtype.kind == 'i' else 0
             r = np.where(inside, np.right_shift(a, safe), fill)
-        return Tensor._make(np.asarray(r, a.dtype))
+        return Tensor._make(_follow_operands(np.asarray(r, a.dtype), *operands))   # (np.where's result is C order)
     op.__name__ = name
     op.__doc__ = f'Elementwise {"left" if left else "right"} shift of integer tensors.'
     return op
