@@ -1755,7 +1755,9 @@ def isreal(input):
         a = input._data
         if a.dtype.kind == 'c':
             return Tensor._make(a.view(np.ndarray).imag == 0)
-        return Tensor._make(np.ones(a.shape, np.bool_))
+        from .. import _dtype
+        from .creation import ones_like
+        return ones_like(input, dtype=_dtype.bool_)   # (PyTorch's ones_like: in the input's layout)
     except (AttributeError, TypeError):
         check_tensor_args('isreal', 'input')
         raise
@@ -1997,7 +1999,7 @@ absolute = abs
 def _sign(a):
     """np.sign, with 0 for NaN as PyTorch gives (and a copy for bool, which NumPy refuses)."""
     if a.dtype.kind == 'b':
-        return a.copy()
+        return _layout.like_copy(a)   # (in the input's layout, as PyTorch's kernel writes it)
     if a.dtype.kind == 'c':     # sgn: z / |z|, 0 at 0 (sign itself refuses complex before it gets here)
         z = a.view(np.ndarray)
         return _complex.wrap(np.where(z == 0, 0, z / np.where(z == 0, 1, np.abs(z))).astype(z.dtype))
