@@ -188,13 +188,22 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     # shifts lay their result out as other pointwise ops (np.where's was C order)
     'L.tensor(np.arange(6).reshape(3, 2)).t() << 2', 'L.tensor(np.arange(6).reshape(3, 2)).t() >> 1',
     'L.bitwise_left_shift(L.tensor(np.arange(6, dtype=np.uint8).reshape(3, 2)).t(), 7)',
-    'L.bitwise_right_shift(L.tensor(np.arange(6, dtype=np.int8).reshape(3, 2)).t(), L.tensor(np.ones((3, 2), np.int8)).t())',
+    'L.bitwise_right_shift(L.tensor(np.arange(6, dtype=np.int8).reshape(3, 2)).t(), '
+    'L.tensor(np.ones((3, 2), np.int8)).t())',
     '2 << L.tensor(np.arange(6).reshape(3, 2)).t()', 'L.tensor(np.arange(6).reshape(3, 2)) << 2',
     'L.tensor(np.arange(3).reshape(1, 3)).expand(2, 3) << 1',
     # isreal of a real tensor is ones_like (preserve_format); sign/sgn of bool keep the input's layout
     'L.isreal(t(W).t())', 'L.isreal(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last))',
     'L.isreal(t(A[:1]).expand(4, 4))', 'L.isreal(t(W))', 'L.sign(t(W).t() > 0)', 'L.sgn(t(W).t() > 0)',
     'L.sign(t(A[:1] > 0).expand(4, 4))', 'L.sign(t(W).t())',
+    # complex/polar lay their result out as TensorIterator (a transposed pair: transposed)
+    'L.view_as_real(L.complex(t(W).t(), t(W).t()))', 'L.view_as_real(L.polar(t(W).t(), t(W).t()))',
+    'L.view_as_real(L.complex(t(W).t(), t(W.T)))', 'L.view_as_real(L.complex(t(W), t(W)))',
+    'L.view_as_real(L.complex(t(W[:1]).expand(3, 5), t(W)))',
+    'L.view_as_real(L.complex(t(W[:1]).expand(3, 5), t(W.T).t()))',
+    'L.view_as_real(L.complex(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), '
+    't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last)))',
+    'L.view_as_real(L.polar(t(W).t(), t(W[0])[:, None]))',
 ]
 
 

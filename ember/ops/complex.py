@@ -3,7 +3,7 @@
 their arrays in ``ember._complex``)."""
 import numpy as np
 
-from .. import _complex, _dtype
+from .. import _complex, _dtype, _layout
 from ..amp import _state as _autocast
 from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
@@ -62,10 +62,19 @@ def _result(name, arr, out, *inputs):
 _OUT_DTYPE = "Expected object of scalar type {res} but got scalar type {out} for argument 'out'"
 
 
+def _empty_for(x, y, cd):
+    """An empty ``cd`` array for the pointwise result of arrays ``x`` and ``y`` (one shape), laid out as PyTorch's
+    TensorIterator lays it out (C order unless an operand is permuted: a transposed pair gives a transposed result)."""
+    if x.flags.c_contiguous and y.flags.c_contiguous:
+        return np.empty(x.shape, cd)
+    order = _layout.iter_order([x, y], x.shape)
+    return np.empty(tuple(x.shape[d] for d in order), cd).transpose(np.argsort(order))
+
+
 def complex(real, imag, *, out=None):
     """A complex tensor ``real + i*imag`` from two real tensors of one floating dtype (broadcast)."""
     x, y, cd = _float_pair('complex', real, imag)
-    r = np.empty(x.shape, cd)
+    r = _empty_for(x, y, cd)
     r.real, r.imag = x, y
     return _result('complex', r, out, real, imag)
 
@@ -74,7 +83,7 @@ def complex(real, imag, *, out=None):
 def polar(abs, angle, *, out=None):
     """The complex tensor ``abs * (cos(angle) + i*sin(angle))``."""
     x, y, cd = _float_pair('polar', abs, angle)
-    r = np.empty(x.shape, cd)
+    r = _empty_for(x, y, cd)
     r.real, r.imag = x * np.cos(y), x * np.sin(y)
     return _result('polar', r, out, abs, angle)
 
