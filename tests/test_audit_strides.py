@@ -204,6 +204,11 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     'L.view_as_real(L.complex(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), '
     't(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last)))',
     'L.view_as_real(L.polar(t(W).t(), t(W[0])[:, None]))',
+    # addr's result is ordered by its input, as the kernel's TensorIterator (input first)
+    'L.addr(t(W).t(), t(W[0]), t(W[1, :3]))', 'L.addr(t(W).t(), t(W[0]), t(W[1, :3]), beta=2, alpha=0.5)',
+    'L.addr(t(W), t(W[0, :3]), t(W[1]))', 'L.addr(t(W[0]), t(W[0, :3]), t(W[1]))',
+    'L.addr(t(W[:, :1]), t(W[0, :3]), t(W[1]))',
+    'L.addr(L.tensor(np.ones((3, 2), np.int64)).t(), L.tensor(np.ones(2, np.int64)), L.tensor(np.ones(3, np.int64)))',
 ]
 
 

@@ -1595,7 +1595,14 @@ def _addr_values(x, a, b, beta, alpha):
     dt = result_type(x, a, b)
     x, a, b = (t.to(dt) for t in (x, a, b))
     beta, alpha = scalar_tensor(beta, dtype=dt), scalar_tensor(alpha, dtype=dt)
-    return _scaled_sum(x, mul(mul(alpha, a.unsqueeze(1)), b), beta, 1)
+    m = mul(mul(alpha, a.unsqueeze(1)), b)
+    if beta == 0:   # input's zeros, without input * 0's NaNs (see _scaled_sum)
+        from .indexing import masked_fill
+        x = masked_fill(x, Tensor._make(np.ones((), np.bool_)), 0)
+    elif beta != 1:
+        x = x * beta
+    # input first, as the kernel's TensorIterator orders its result by it (a transposed input: transposed result)
+    return x + m
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
