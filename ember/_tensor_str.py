@@ -9,6 +9,7 @@ import numpy as np
 from . import _bf16, _layout, _meta
 
 from . import _dtype
+from .autograd import graph as _graph
 
 
 # The current print options; the defaults are PyTorch's (a namespace: a dataclass's import and class
@@ -205,8 +206,9 @@ def _prefix(t):
 
 def _grad_suffix(t):
     """``grad_fn=<Name>`` for a non-leaf, ``requires_grad=True`` for a leaf that requires grad."""
-    if t.grad_fn is not None:
-        return [f'grad_fn=<{type(t.grad_fn).__name__}>']
+    fn = t.grad_fn
+    if fn is not None:   # (a stale view's, whose grad_fn PyTorch cannot read, prints as Invalid)
+        return [f'grad_fn=<{"Invalid" if type(fn) is _graph.StaleView else type(fn).__name__}>']
     return ['requires_grad=True'] if t.requires_grad else []
 
 

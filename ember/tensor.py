@@ -503,7 +503,10 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
 
     @property
     def is_leaf(self):
-        return self.grad_fn is None
+        fn = self.grad_fn
+        if fn.__class__ is _graph.StaleView:   # (PyTorch reads grad_fn: a stale view's refusal)
+            raise RuntimeError(fn.message)
+        return fn is None
 
     @property
     def grad(self):
@@ -581,6 +584,8 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
 
     def retain_grad(self):
         """Keep this non-leaf's gradient in ``.grad`` after backward."""
+        if self.grad_fn.__class__ is _graph.StaleView:   # (PyTorch reads grad_fn: a stale view's refusal)
+            raise RuntimeError(self.grad_fn.message)
         if self.grad_fn is None:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")

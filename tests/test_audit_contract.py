@@ -392,3 +392,62 @@ def test_recorded_change_through_real_view_refused(view):
     z = ember.tensor(Z3, requires_grad=True) * 1
     with pytest.raises(RuntimeError, match='ember does not record an in-place change, under grad mode, through a real'):
         VIEWS[view](ember, z).mul_(ember.tensor(0.5, dtype=ember.float64, requires_grad=True))
+
+
+def _stale_split(L, split, change):
+    """An output of a multi-view function (split/chunk/unbind) after an in-place change to its base or a
+    sibling: its steps up to the first refusal (PyTorch refuses on reading its grad_fn: its first recorded use)."""
+    x = L.tensor(np.arange(12.).reshape(6, 2), requires_grad=True)
+    y = x * 1
+    outs = split(L, y)
+    steps = []
+    try:
+        change(L, y, outs)
+        steps.append('changed')
+        with L.no_grad():
+            steps.append(float(outs[-1].sum()))    # (no grad_fn read under no_grad)
+        steps.append(repr(outs[-1]).split('grad_fn=')[-1])
+        steps.append(outs[-1].output_nr)
+        steps.append(outs[-1].detach().tolist())
+        for use in (lambda o: o.is_leaf, lambda o: o.retain_grad(), lambda o: o.view(-1), lambda o: o * 2,
+                    lambda o: o.sum()):
+            for o in outs:
+                try:
+                    use(o)
+                    steps.append('ok')
+                except RuntimeError as e:
+                    steps.append(str(e))
+        sum(o.sum() for o in outs).backward()
+        steps.append(x.grad.tolist())
+    except RuntimeError as e:
+        steps.append(str(e))
+    return steps
+
+
+SPLITS = {'split': lambda L, y: y.split(4), 'chunk': lambda L, y: y.chunk(3),
+          'unbind': lambda L, y: y.unbind(), 'split_with_sizes': lambda L, y: y.split([1, 3, 2])}
+
+
+def _nograd_base(L, y, outs):
+    with L.no_grad():
+        y.add_(1)
+
+
+def _grad_base(L, y, outs):
+    y.mul_(2)
+
+
+def _nograd_sibling(L, y, outs):
+    with L.no_grad():
+        outs[0].add_(1)
+
+
+def _grad_sibling(L, y, outs):
+    outs[0].add_(1)
+
+
+@pytest.mark.parametrize('change', [_nograd_base, _grad_base, _nograd_sibling, _grad_sibling],
+                         ids=['nograd_base', 'grad_base', 'nograd_sibling', 'grad_sibling'])
+@pytest.mark.parametrize('split', list(SPLITS), ids=list(SPLITS))
+def test_stale_output_of_multi_view_function(split, change):
+    assert _stale_split(ember, SPLITS[split], change) == _stale_split(torch, SPLITS[split], change)

@@ -428,12 +428,26 @@ def _graph_copy(g):
     return Tensor._make(g._data.copy(), CopyBackwards((None, g)))
 
 
+class StaleView(Node):
+    """The history of a view autograd cannot follow through its base's in-place change (ops._views._refusal):
+    PyTorch raises on reading its grad_fn, ember when an op records it (edge) or a gradient reaches it."""
+    __slots__ = ('message',)
+
+    def name(self):
+        return 'AsStridedBackward0'
+
+    def backward(self, g):
+        raise RuntimeError(self.message)
+
+
 def edge(t):
     """The edge an op records to its input ``t``: (grad_fn, output_nr) for an op's result, (its
     AccumulateGrad, 0) for a leaf that requires grad (both made once per leaf), else no edge. Every op
     builds its edges here."""
     fn = t.grad_fn
     if fn is not None:
+        if fn.__class__ is StaleView:
+            raise RuntimeError(fn.message)
         return (fn, t._output_nr)
     if not t._requires_grad:
         return _NO_EDGE

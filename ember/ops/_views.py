@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD
-from ..autograd.graph import SEQ, Node, _NO_EDGE
+from ..autograd.graph import SEQ, Node, StaleView, _NO_EDGE
 from ..tensor import Tensor
 
 _TAIL = {'multi': ('. This view is the output of a function that returns multiple views. Such functions do not allow '
@@ -124,11 +124,13 @@ def regenerate(base, t=None):
         if message is None:
             node = AsStridedBackward0((base,))
             node.view, node.base = v._data, base._data
-        else:
+        else:   # (keeps its output_nr: PyTorch's refusal names it)
             node = StaleView((base,))
             node.message = message
         old = v.grad_fn
-        v.grad_fn, v._output_nr, v._requires_grad = node, 0, True
+        v.grad_fn, v._requires_grad = node, True
+        if message is None:
+            v._output_nr = 0
         if v._retains_grad and old is not None:
             v._move_retain(old)
 
@@ -136,15 +138,15 @@ def regenerate(base, t=None):
 def stale_multi(base):
     """After any in-place change to ``base`` or a view of it (under no_grad too): the (views of) outputs of
     split/chunk/unbind refuse a new history, as PyTorch's grad_fn of such a view raises once the version moved.
-    Graphs recorded before the change keep their edges (PyTorch's too); ember raises when a gradient reaches
-    the stale view, PyTorch on reading its grad_fn."""
+    Graphs recorded before the change keep their edges (PyTorch's too); an op recording the stale view raises
+    (graph.edge), as PyTorch's on reading its grad_fn."""
     for v in base._views.live():
         kind = v._vkind
         if kind is not None and kind[0] == 'multi' and kind[1] is not None and type(v.grad_fn) is not StaleView:
             node = StaleView((base,))
             node.message = _refusal(v, _CHANGED)
             old = v.grad_fn
-            v.grad_fn, v._output_nr, v._requires_grad = node, 0, True
+            v.grad_fn, v._requires_grad = node, True
             if v._retains_grad and old is not None:
                 v._move_retain(old)
 
@@ -179,18 +181,6 @@ class AsStridedBackward0(Node):
     def _saved_storage_offset(self):
         start = self.view.__array_interface__['data'][0] - self.base.__array_interface__['data'][0]
         return start // self.view.itemsize
-
-
-class StaleView(Node):
-    """The history of a view autograd cannot follow through its base's in-place change (see _refusal):
-    PyTorch raises on reading its grad_fn, ember when a gradient reaches it."""
-    __slots__ = ('message',)
-
-    def name(self):
-        return 'AsStridedBackward0'
-
-    def backward(self, g):
-        raise RuntimeError(self.message)
 
 
 class CopySlices(Node):

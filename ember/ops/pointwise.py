@@ -12,7 +12,7 @@ from ..backend import xp
 from .._dtype import DEFAULT, FROM_NP, NoComplexHalf, scalar_name, cpp_name
 from ..autograd import dual
 from ..autograd.grad_mode import GRAD, OFF
-from ..autograd.graph import BUMPS, SEQ, RECORDING, Node, edge, _NO_EDGE, saved_entry, saved_properties
+from ..autograd.graph import BUMPS, SEQ, RECORDING, Node, StaleView, edge, _NO_EDGE, saved_entry, saved_properties
 from ..tensor import Tensor, adopt_output
 from ._util import binary_arrays, as_operand, number_as_tensor, fmt_shape, NotOperand, operand_error, not_implemented, \
     cast_array, type_name, torch_function_operand, check_tensor_args, arg_error
@@ -246,8 +246,8 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                         # 16-op chain 2.217 -> 2.190 us, 256-op chain 2.036 -> 2.007; 4-op forward 1.299 -> 1.283)
                         node._seq = next(SEQ)      # (see graph.SEQ)
                         fn = input.grad_fn
-                        node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input) if xg else
-                                               _NO_EDGE, edge(other) if yg else _NO_EDGE)
+                        node.next_functions = ((fn, input._output_nr) if fn is not None and fn.__class__ is not StaleView
+                                               else edge(input) if xg else _NO_EDGE, edge(other) if yg else _NO_EDGE)
                         plan = (plan_xy if yg else plan_x) if xg else plan_y
                         if plan is not None:    # (need_a, need_b), None when neither is saved (add, sub)
                             need_a, need_b = plan
@@ -603,7 +603,7 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
             node = _new_node(cls)
             node._seq = next(SEQ)
             fn = input.grad_fn   # edge() inline for an op's result (see binary)
-            node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input),)
+            node.next_functions = ((fn, input._output_nr) if fn is not None and fn.__class__ is not StaleView else edge(input),)
             out = _new_node(Tensor)
             out._data = r if type(r) is _NDARRAY else adopt_output(r, node)
             out._requires_grad = True

@@ -10,7 +10,7 @@ from .._warn import warn_user
 from ..autograd import dual
 from ..backend import row_max, row_sums, transposed
 from ..autograd.grad_mode import GRAD, OFF, INFERENCE
-from ..autograd.graph import SEQ, Node, edge, saved_attributes, saved_properties
+from ..autograd.graph import SEQ, Node, StaleView, edge, saved_attributes, saved_properties
 from ..autograd._handoff import one_hot, take
 from ..tensor import Tensor, INFERENCE_CELL
 from . import _composite, _linear_twice, _moments64, _sleef
@@ -215,7 +215,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
                 t.grad_fn = node = _new_node(SumBackward0)
                 node._seq = next(SEQ)
                 fn = input.grad_fn      # edge() inline for an op's result (see pointwise.binary)
-                node.next_functions = ((fn, input._output_nr) if fn is not None else edge(input),)
+                node.next_functions = ((fn, input._output_nr) if fn is not None and fn.__class__ is not StaleView else edge(input),)
                 node.shape = a.shape
                 t._requires_grad = True
             else:
