@@ -451,3 +451,44 @@ def _grad_sibling(L, y, outs):
 @pytest.mark.parametrize('split', list(SPLITS), ids=list(SPLITS))
 def test_stale_output_of_multi_view_function(split, change):
     assert _stale_split(ember, SPLITS[split], change) == _stale_split(torch, SPLITS[split], change)
+
+
+def _function_with_jvp(L, factor):
+    """sin with a backward and a jvp scaled by ``factor`` (1: right, 3: wrong): forward mode uses the jvp."""
+    class SinJvp(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_forward(x)
+            ctx.save_for_backward(x)
+            return x.sin()
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * x.cos()
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return t * x.cos() * factor
+    return SinJvp
+
+
+@pytest.mark.parametrize('factor', [1.0, 3.0])
+def test_function_with_backward_and_jvp_uses_jvp(factor):
+    def run(L):
+        F = _function_with_jvp(L, factor)
+        x = L.tensor([0.5, 1.0, -2.0], dtype=L.float64)
+        fa = L.autograd.forward_ad
+        with fa.dual_level():
+            y = F.apply(fa.make_dual(x, L.tensor([1.0, -2.0, 0.5], dtype=L.float64)))
+            tangent = fa.unpack_dual(y).tangent.tolist()
+        xg = x.clone().requires_grad_()
+        try:
+            ok = L.autograd.gradcheck(F.apply, (xg,), check_forward_ad=True, check_backward_ad=False)
+        except Exception as e:     # (PyTorch's GradcheckError: the wrong jvp)
+            ok = str(e).split('\n')[0]
+        return tangent, ok, L.autograd.gradcheck(F.apply, (xg,))
+    t, e = run(torch), run(ember)
+    np.testing.assert_allclose(e[0], t[0], rtol=1e-12)
+    assert e[1:] == t[1:]

@@ -5,7 +5,8 @@ that reverse mode records; ``unpack_dual`` finds a tangent as the derivative of 
 respect to its (linear) cotangent, the double-backward trick ``ember.func.jvp`` uses, so every op with a
 differentiable backward has a forward derivative. The tangents are PyTorch's, and dual tensors print as PyTorch's;
 what shows the difference: a dual tensor and what is computed from it require grad (PyTorch's need not), and ops
-run under no_grad lose the tangent. A custom Function that defines ``jvp`` and no backward gets its tangent from ``jvp``, as in PyTorch.
+run under no_grad lose the tangent. A custom Function that defines ``jvp`` gets its tangent from ``jvp``, as in PyTorch (one with a
+backward too when its dual arguments have no history besides the seeds).
 An op PyTorch has no forward formula for refuses a tangent with PyTorch's NotImplementedError (``forward_refusal``).
 """
 import weakref
@@ -13,6 +14,7 @@ from typing import NamedTuple, Optional
 
 from ..tensor import Tensor
 from . import forward_refusal
+from .graph import _version_cell
 from .function import DUAL_LEVEL as _LEVEL   # the current level: -1 outside dual_level, 0 inside (one at a time)
 
 __all__ = ['UnpackedDualTensor', 'enter_dual_level', 'exit_dual_level', 'make_dual', 'unpack_dual', 'dual_level']
@@ -157,18 +159,27 @@ def unpack_dual(tensor, *, level=None):
     return UnpackedDualTensor(tensor.detach() if plain else tensor, tangent)
 
 
-def _jvp_apply(cls, run, args, kwargs):
-    """A custom Function with ``jvp`` and no backward applied to dual tensors: forward on the primals, the output
-    tangents from ``jvp(ctx, *input_tangents)`` (zeros for tensors that are not dual, None for other arguments).
-    NotImplemented when no argument is dual."""
+def _jvp_apply(cls, run, args, kwargs, has_backward=False):
+    """A custom Function with ``jvp`` applied to dual tensors: forward on the primals, the output tangents from
+    ``jvp(ctx, *input_tangents)`` (zeros for tensors that are not dual, None for other arguments), as PyTorch's
+    forward mode. NotImplemented when no argument is dual, or (``has_backward``) when a dual argument has a
+    history besides the level's seeds: the primal's graph then goes through backward (the double-backward trick)."""
     tangents = [unpack_dual(a).tangent if isinstance(a, Tensor) else None for a in args]
     if all(t is None for t in tangents):
+        return NotImplemented
+    if has_backward and not all(t is None or _only_seeds(a) for a, t in zip(args, tangents)):
         return NotImplemented
     primals = [a.detach() if t is not None else a for a, t in zip(args, tangents)]
     out, ctx = run(cls, primals, kwargs)
     grads = [t if t is not None or not isinstance(a, Tensor) else a.detach().new_zeros(a.shape)
              for a, t in zip(args, tangents)]
-    res = cls.jvp(ctx, *grads)
+    kept = ctx._saved
+    ctx._saved = tuple(None if t is None else (t, _version_cell(t), _version_cell(t)[0])
+                       for t in getattr(ctx, '_for_forward', ()))   # jvp's saved_tensors: save_for_forward's
+    try:
+        res = cls.jvp(ctx, *grads)
+    finally:
+        ctx._saved = kept
     if not isinstance(out, tuple):
         return make_dual(out, res)
     res = res if isinstance(res, tuple) else (res,)

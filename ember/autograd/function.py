@@ -169,10 +169,10 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        if (DUAL_LEVEL[0] >= 0 and cls.jvp is not Function.jvp and cls.backward is Function.backward
-                and cls.vjp is Function.vjp):
+        if DUAL_LEVEL[0] >= 0 and cls.jvp is not Function.jvp:
             from . import forward_ad
-            out = forward_ad._jvp_apply(cls, _run, args, kwargs)
+            out = forward_ad._jvp_apply(cls, _run, args, kwargs,
+                                        cls.backward is not Function.backward or cls.vjp is not Function.vjp)
             if out is not NotImplemented:
                 return out
         _check_transformable(cls)     # (before the jvp refusal: PyTorch asks for setup_context first)
