@@ -1,10 +1,19 @@
-"""``torch.ao.quantization``: the abstract bases of observers and fake-quantize modules, which checkpoint code
-tests modules against (fvcore/common/checkpoint.py); ember provides no observer or fake-quantize module."""
+"""``torch.ao.quantization``: eager-mode quantization: stubs, module fusion, the abstract bases of observers and
+fake-quantize modules (fvcore's checkpointer tests against them); the names of PyTorch's that ember does not build
+yet (observers, qconfigs, prepare/convert) refuse by name when used."""
 from abc import ABC, abstractmethod
 
 from ...nn.modules.module import Module
+from . import fuser_method_mappings  # noqa: F401
+from .fuse_modules import fuse_known_modules, fuse_modules, fuse_modules_qat
+from .fuser_method_mappings import fuse_conv_bn, fuse_conv_bn_relu, fuse_linear_bn, get_fuser_method
+from .stubs import DeQuantStub, QuantStub, QuantWrapper
+from ._unbuilt import UNBUILT
 
-__all__ = ['ObserverBase', 'FakeQuantizeBase']
+__all__ = ['ObserverBase', 'FakeQuantizeBase', 'DeQuantStub', 'QuantStub', 'QuantWrapper', 'fuse_conv_bn',
+           'fuse_conv_bn_relu', 'fuse_linear_bn', 'fuse_modules', 'fuse_modules_qat', 'fuse_known_modules',
+           'get_fuser_method'] + sorted(UNBUILT)
+globals().update(UNBUILT)
 
 
 class ObserverBase(ABC, Module):
