@@ -181,3 +181,33 @@ def test_unbuilt_names_refuse_by_name():
         assert hasattr(torch.quantization, n)
         with pytest.raises(NotImplementedError, match=f'torch.ao.quantization.{n} is not supported by ember'):
             getattr(q, n)()
+
+
+# (scale, zero_point, quant_min, quant_max): qint8/quint8 ranges, reduce_range's, 4-bit, odd scales
+_FQ = [(0.1, 3, 0, 10), (0.0371, 0, -128, 127), (0.5, -2, -8, 7), (1 / 3, 128, 0, 255), (0.02, 64, 0, 127),
+       (2.5, 0, -64, 63)]
+
+
+@pytest.mark.parametrize('args', _FQ)
+def test_fake_quantize_per_tensor_affine(args):
+    a = (np.random.default_rng(3).standard_normal(2000) * 20).astype(np.float32)
+    a[:4] = [0.05, -0.05, 0.15, 0.25]    # halfway values: nearbyint's ties to even
+    out = []
+    for L in (ember, torch):
+        x = L.tensor(a, requires_grad=True)
+        y = L.fake_quantize_per_tensor_affine(x, *args)
+        (y * L.arange(2000.)).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy(), type(y.grad_fn).__name__))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert out[0][2] == out[1][2]
+
+
+def test_fake_quantize_errors():
+    x = (ember.ones(3), torch.ones(3))
+    for args in [(0.1, 0, 5, 2), (0.1, 20, 0, 10)]:
+        with pytest.raises(RuntimeError) as want:
+            torch.fake_quantize_per_tensor_affine(x[1], *args)
+        with pytest.raises(RuntimeError) as got:
+            ember.fake_quantize_per_tensor_affine(x[0], *args)
+        assert str(got.value) == str(want.value)
