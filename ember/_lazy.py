@@ -24,7 +24,7 @@ _MODULES = {
     '_tensor_str': ('', 'set_printoptions'), 'fft._stft': ('stft', 'istft'), 'cuda': ('',),
     # torch._C, and its names PyTorch has at the top too (Lightning, open_clip, pytorch-forecasting, snntorch use them)
     '_C': ('', 'PyTorchFileReader', 'ScriptModule', 'TensorType', 'Type', 'DeviceObjType', 'StreamObjType', 'Value'),
-    'ao.quantization._fake_quantize': ('fake_quantize_per_tensor_affine',),
+    'ao.quantization._fake_quantize': ('fake_quantize_per_tensor_affine', 'fake_quantize_per_channel_affine'),
     '_foreach': ('',),   # and its _foreach_* names (PREFIXED)
     '_functorch': ('',),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',

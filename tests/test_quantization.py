@@ -211,3 +211,30 @@ def test_fake_quantize_errors():
         with pytest.raises(RuntimeError) as got:
             ember.fake_quantize_per_tensor_affine(x[0], *args)
         assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize('axis', [0, 1, 2])
+def test_fake_quantize_per_channel_affine(axis):
+    rng = np.random.default_rng(4)
+    a = (rng.standard_normal((3, 4, 5)) * 10).astype(np.float32)
+    n = a.shape[axis]
+    sc = rng.uniform(0.01, 0.7, n).astype(np.float32)
+    zp = rng.integers(-3, 4, n)
+    out = []
+    for L in (ember, torch):
+        x = L.tensor(a, requires_grad=True)
+        y = L.fake_quantize_per_channel_affine(x, L.tensor(sc), L.tensor(zp, dtype=L.int32), axis, -8, 7)
+        (y * L.arange(60.).reshape(3, 4, 5)).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy(), type(y.grad_fn).__name__))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert out[0][2] == out[1][2]
+
+
+def test_fake_quantize_per_channel_axis_error():
+    msgs = []
+    for L in (ember, torch):
+        with pytest.raises(RuntimeError) as e:
+            L.fake_quantize_per_channel_affine(L.ones(2, 3), L.ones(3), L.zeros(3, dtype=L.int32), -1, 0, 255)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]

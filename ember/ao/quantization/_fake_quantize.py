@@ -33,3 +33,26 @@ def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_m
     out = ((np.clip(q, quant_min, quant_max) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
     mask = ((q >= quant_min) & (q <= quant_max)).astype(np.float32)
     return record(_Node, (input,), out, ctx=(mask,), save=())
+
+
+_ChannelNode = fused('FakeQuantizePerChannelAffineCachemaskBackward0', _backward, None)
+
+
+def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, quant_max):
+    """Per-channel fake quantization along ``axis`` (float32 scale, int zero_point tensors); straight-through."""
+    if not quant_min <= quant_max:
+        raise RuntimeError('`quant_min` should be less than or         equal to `quant_max`.')  # PyTorch's spacing
+    a = input._data
+    if a.dtype != np.float32:
+        raise NotImplementedError(f'fake_quantize_per_channel_affine of {input.dtype} is not supported by ember yet '
+                                  '(float32 only)')
+    if not 0 <= axis < a.ndim:
+        raise RuntimeError('`axis` must be between 0 and number of dimensions of input')
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    sc = scale._data.astype(np.float32).reshape(shape)
+    zp = zero_point._data.astype(np.float32).reshape(shape)
+    q = np.rint(a * (np.float32(1.0) / sc)) + zp
+    out = ((np.clip(q, quant_min, quant_max) - zp) * sc).astype(np.float32)
+    mask = ((q >= quant_min) & (q <= quant_max)).astype(np.float32)
+    return record(_ChannelNode, (input,), out, ctx=(mask,), save=())
