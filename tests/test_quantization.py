@@ -238,3 +238,15 @@ def test_fake_quantize_per_channel_axis_error():
             L.fake_quantize_per_channel_affine(L.ones(2, 3), L.ones(3), L.zeros(3, dtype=L.int32), -1, 0, 255)
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize('mod,name', [('torch.ao.nn.quantized', 'Linear'), ('torch.ao.nn.quantized', 'Quantize'),
+                                      ('torch.ao.nn.quantized.dynamic', 'Linear'),
+                                      ('torch.ao.nn.quantized.dynamic', 'LSTM')])
+def test_quantized_modules_import_and_refuse_by_name(mod, name):
+    from ember import aliasing
+    assert hasattr(importlib.import_module(mod), name)
+    with aliasing.as_torch():
+        cls = getattr(importlib.import_module(mod), name)
+    with pytest.raises(NotImplementedError, match=f'{mod}.{name} is not supported by ember yet'):
+        cls(4, 3)

@@ -19,17 +19,18 @@ _NAMES = ('FakeQuantize', 'FixedQParamsFakeQuantize', 'FusedMovingAvgObsFakeQuan
 class Unbuilt:
     """Stands for PyTorch's ``torch.ao.quantization.<name>``: calling it raises NotImplementedError naming it."""
 
-    def __init__(self, name):
+    def __init__(self, name, where='torch.ao.quantization'):
         self.__name__ = self.__qualname__ = name
+        self.where = where
 
     def __call__(self, *args, **kwargs):
         raise NotImplementedError(
-            f'torch.ao.quantization.{self.__name__} is not supported by ember yet (ember builds eager-mode '
-            'quantize_dynamic of nn.Linear, QuantStub/DeQuantStub and fuse_modules; no observers, qconfigs or '
-            'static quantization)')
+            f'{self.where}.{self.__name__} is not supported by ember yet (ember builds QuantStub/DeQuantStub, '
+            'fuse_modules and fake_quantize_per_tensor/channel_affine; no quantized tensors, observers, qconfigs, '
+            'quantized modules, dynamic or static quantization)')
 
     def __repr__(self):
-        return f'<torch.ao.quantization.{self.__name__}: not supported by ember yet>'
+        return f'<{self.where}.{self.__name__}: not supported by ember yet>'
 
 
 UNBUILT = {n: Unbuilt(n) for n in _NAMES}
