@@ -526,22 +526,8 @@ class RNNBase(Module):
 
     def _run(self, x, h0, c0, mask):
         """All layers and directions over time-major x; returns (output, h_n, c_n or None)."""
-        from ..functional._dropout import dropout
-        dirs = 2 if self.bidirectional else 1
-        hs, cs = [], []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                k = layer * dirs + d
-                out, h, c = _run_direction(x, h0[k], None if c0 is None else c0[k], self._weights(layer, d),
-                                           self.mode, d == 1, mask)
-                outs.append(out)
-                hs.append(h)
-                cs.append(c)
-            x = outs[0] if dirs == 1 else ops.cat(outs, -1)
-            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                x = dropout(x, self.dropout, True) if mask is None else x * _packed_dropout(x, mask, self.dropout)
-        return x, ops.stack(hs, 0), (None if c0 is None else ops.stack(cs, 0))
+        return run_layers(x, h0, c0, mask, self.mode, self._weights, self.num_layers, 2 if self.bidirectional else 1,
+                          self.dropout if self.training else 0)
 
     def _check_input(self, input):
         w = self._flat_weights[0]
@@ -595,6 +581,26 @@ class RNNBase(Module):
                 h_n = h_n.squeeze(1)
                 c_n = None if c_n is None else c_n.squeeze(1)
         return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+
+def run_layers(x, h0, c0, mask, mode, weights, num_layers, dirs, dropout_p):
+    """All layers and directions of a recurrent net over time-major x (``weights(layer, direction)`` gives
+    (w_ih, w_hh, b_ih, b_hh, w_hr)), with dropout ``dropout_p`` between layers; returns (output, h_n, c_n or None).
+    The modules and torch.lstm/gru/rnn_tanh/rnn_relu (ember._rnn_ops) run through it."""
+    from ..functional._dropout import dropout
+    hs, cs = [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            out, h, c = _run_direction(x, h0[k], None if c0 is None else c0[k], weights(layer, d), mode, d == 1, mask)
+            outs.append(out)
+            hs.append(h)
+            cs.append(c)
+        x = outs[0] if dirs == 1 else ops.cat(outs, -1)
+        if dropout_p > 0 and layer < num_layers - 1:
+            x = dropout(x, dropout_p, True) if mask is None else x * _packed_dropout(x, mask, dropout_p)
+    return x, ops.stack(hs, 0), (None if c0 is None else ops.stack(cs, 0))
 
 
 def _packed_dropout(x, mask, p):

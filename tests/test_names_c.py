@@ -1,0 +1,167 @@
+"""Names real scripts reach for that ember lacked (batch c): PyTorch's functional recurrent ops (torch.lstm, gru,
+rnn_tanh, rnn_relu and their cells) and the smaller public names of torch and torch.Tensor. Each case runs the same
+call on ember and on PyTorch: values, dtypes, shapes and grad_fn names of the outputs, the gradients of every input
+that requires one, or the error's type and message."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _arrays(seed, *shapes):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s) for s in shapes]
+
+
+def _tensors(lib, arrays, dtype, grad):
+    return [lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=grad) for a in arrays]
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat(o)]
+    return [out]
+
+
+def _run(lib, call, arrays, dtype, grad):
+    ins = _tensors(lib, arrays, dtype, grad)
+    out = _flat(call(lib, *ins))
+    live = [o for o in out if o.requires_grad]
+    if live:
+        lib.autograd.backward(live, [lib.ones_like(o) * (k + 1) for k, o in enumerate(live)])
+    return out, ins
+
+
+def _same(call, arrays, dtype='float32', grad=True, atol=1e-5):
+    """Run ``call(lib, *tensors)`` on both libraries and compare outputs, grad_fns and input gradients."""
+    mine, my_ins = _run(ember, call, arrays, dtype, grad)
+    ref, ref_ins = _run(torch, call, arrays, dtype, grad)
+    assert len(mine) == len(ref)
+    for a, b in zip(mine, ref):
+        assert tuple(a.shape) == tuple(b.shape) and str(a.dtype) == str(b.dtype)
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=atol)
+    for a, b in zip(my_ins, ref_ins):
+        assert (a.grad is None) == (b.grad is None)
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=atol)
+
+
+def _same_error(call, arrays, dtype='float32'):
+    """Both libraries refuse ``call`` with the same exception type and message."""
+    errors = []
+    for lib in (ember, torch):
+        with pytest.raises(Exception) as info:
+            call(lib, *_tensors(lib, arrays, dtype, False))
+        errors.append((type(info.value).__name__, str(info.value)))
+    assert errors[0] == errors[1]
+
+
+# -- recurrent cells -----------------------------------------------------------------------------------------------
+def _cell_shapes(gates, bias, batch=3, inp=4, hid=5, states=1):
+    shapes = [(batch, inp)] + [(batch, hid)] * states + [(gates * hid, inp), (gates * hid, hid)]
+    return shapes + ([(gates * hid,)] * 2 if bias else [])
+
+
+def _lstm_cell(lib, x, h, c, *w):
+    return lib.lstm_cell(x, (h, c), *w)
+
+
+CELLS = [('lstm_cell', 4, 2), ('gru_cell', 3, 1), ('rnn_tanh_cell', 1, 1), ('rnn_relu_cell', 1, 1)]
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('name,gates,states', CELLS)
+def test_cells(name, gates, states, bias, dtype):
+    call = _lstm_cell if name == 'lstm_cell' else (lambda lib, *a: getattr(lib, name)(*a))
+    _same(call, _arrays(gates, *_cell_shapes(gates, bias, states=states)), dtype)
+
+
+CELL_ERRORS = [
+    ('lstm one state', lambda lib, x, h, c, wi, wh: lib.lstm_cell(x, (h,), wi, wh), 4, (3, 5), (3, 5)),
+    ('lstm batch', lambda lib, x, h, c, wi, wh: lib.lstm_cell(x, (h[:2], c), wi, wh), 4, (3, 5), (3, 5)),
+    ('lstm c width', lambda lib, x, h, c, wi, wh: lib.lstm_cell(x, (h, c[:, :4]), wi, wh), 4, (3, 5), (3, 5)),
+    ('lstm gate rows', lambda lib, x, h, c, wi, wh: lib.lstm_cell(x, (h, c), wi[:15], wh[:15]), 4, (3, 5), (3, 5)),
+    ('gru batch', lambda lib, x, h, c, wi, wh: lib.gru_cell(x, h[:2], wi, wh), 3, (3, 5), (3, 5)),
+    ('rnn input width', lambda lib, x, h, c, wi, wh: lib.rnn_tanh_cell(x[:, :3], h, wi, wh), 1, (3, 5), (3, 5)),
+    ('rnn 3-D input', lambda lib, x, h, c, wi, wh: lib.rnn_tanh_cell(x[None], h, wi, wh), 1, (3, 5), (3, 5)),
+    ('rnn 1-D input', lambda lib, x, h, c, wi, wh: lib.rnn_relu_cell(x[0], h[0], wi, wh), 1, (3, 5), (3, 5)),
+    ('gru hidden None', lambda lib, x, h, c, wi, wh: lib.gru_cell(x, None, wi, wh), 3, (3, 5), (3, 5)),
+]
+
+
+@pytest.mark.parametrize('what,call,gates,hshape,cshape', CELL_ERRORS, ids=[e[0] for e in CELL_ERRORS])
+def test_cell_errors(what, call, gates, hshape, cshape):
+    _same_error(call, _arrays(0, (3, 4), hshape, cshape, (gates * 5, 4), (gates * 5, 5)))
+
+
+# -- whole recurrent nets ------------------------------------------------------------------------------------------
+def _net_shapes(gates, bias, layers, dirs, T=4, B=3, I=4, H=5, states=1, proj=0):
+    shapes = [(T, B, I)] + [(layers * dirs, B, proj or H)] + ([(layers * dirs, B, H)] if states == 2 else [])
+    for layer in range(layers):
+        for _ in range(dirs):
+            width = I if layer == 0 else (proj or H) * dirs
+            shapes += [(gates * H, width), (gates * H, proj or H)] + ([(gates * H,)] * 2 if bias else [])
+            shapes += [(proj, H)] if proj else []
+    return shapes
+
+
+def _net_call(name, bias, layers, dirs, batch_first, states):
+    def call(lib, x, *rest):
+        hx = (rest[0], rest[1]) if states == 2 else rest[0]
+        params = list(rest[states:])
+        x = x.transpose(0, 1) if batch_first else x
+        return getattr(lib, name)(x, hx, params, bias, layers, 0.0, False, dirs == 2, batch_first)
+    return call
+
+
+NETS = [('lstm', 4, 2), ('gru', 3, 1), ('rnn_tanh', 1, 1), ('rnn_relu', 1, 1)]
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('bias,layers,dirs,batch_first', [(True, 1, 1, False), (False, 2, 2, False),
+                                                          (True, 2, 1, True), (True, 1, 2, True)])
+@pytest.mark.parametrize('name,gates,states', NETS)
+def test_nets(name, gates, states, bias, layers, dirs, batch_first, dtype):
+    _same(_net_call(name, bias, layers, dirs, batch_first, states),
+          _arrays(layers * dirs, *_net_shapes(gates, bias, layers, dirs, states=states)), dtype)
+
+
+@pytest.mark.parametrize('dirs', [1, 2])
+def test_lstm_projection(dirs):
+    """A fifth weight per layer and direction is the LSTM's projection w_hr (h_n of width proj_size)."""
+    _same(_net_call('lstm', True, 2, dirs, False, 2),
+          _arrays(7, *_net_shapes(4, True, 2, dirs, states=2, proj=3)), 'float64')
+
+
+@pytest.mark.parametrize('name,gates,states', NETS)
+def test_nets_packed(name, gates, states):
+    """The packed overload (data, batch_sizes, hx, params, ...): sequences of lengths 4, 3, 1."""
+    sizes = [3, 2, 2, 1]
+
+    def call(lib, x, *rest):
+        hx = (rest[0], rest[1]) if states == 2 else rest[0]
+        data = lib.cat([x[t, :n] for t, n in enumerate(sizes)], 0)
+        return getattr(lib, name)(data, lib.tensor(sizes), hx, list(rest[states:]), True, 2, 0.0, False, True)
+    _same(call, _arrays(3, *_net_shapes(gates, True, 2, 2, states=states)), 'float64')
+
+
+def test_net_dropout_between_layers():
+    """train=True with dropout draws the between-layer masks from the generator as PyTorch's."""
+    def seeded(lib, x, h, *w):
+        lib.manual_seed(0)
+        return lib.gru(x, h, list(w), True, 3, 0.5, True, False, False)
+    _same(seeded, _arrays(1, *_net_shapes(3, True, 3, 1)), 'float64')
+
+
+NET_ERRORS = [
+    ('lstm one state', lambda lib, x, h, wi, wh: lib.lstm(x, (h,), [wi, wh], False, 1, 0., False, False, False)),
+    ('too few states', lambda lib, x, h, wi, wh: lib.gru(x, h, [wi, wh, wi, wh], False, 2, 0., False, False, False)),
+]
+
+
+@pytest.mark.parametrize('what,call', NET_ERRORS, ids=[e[0] for e in NET_ERRORS])
+def test_net_errors(what, call):
+    _same_error(call, _arrays(0, (2, 3, 4), (1, 3, 5), (15, 4), (15, 5)))
