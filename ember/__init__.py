@@ -11,6 +11,8 @@ from ._dtype import (dtype, float16, bfloat16, float32, float64, half, float, do
                      result_type, can_cast, complex64, complex128, cfloat, cdouble, float8_e4m3fn, float8_e5m2,
                      float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu, complex32, chalf, qint8, quint8, qint32,
                      quint4x2, quint2x4)
+from ._dtype import SUB_BYTE as _SUB_BYTE
+globals().update(_SUB_BYTE)   # torch.uint1...uint7, int1...int7, bits8 and kin, float4_e2m1fn_x2
 from ._typeinfo import finfo, iinfo
 from .tensor import (Tensor, Size, device, FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
                      ShortTensor, CharTensor, ByteTensor, BoolTensor)

@@ -136,6 +136,38 @@ quint4x2, quint2x4 = UNHELD['quint4x2'], UNHELD['quint2x4']
 def _unheld_by_name(name):
     return UNHELD[name]
 
+class _SubByte(_Unheld):
+    """PyTorch's sub-byte and bit-pattern dtypes (``torch.uint1``...``uint7``, ``int1``...``int7``, ``bits8`` and kin,
+    ``float4_e2m1fn_x2``): named as PyTorch's, which holds no values of them on the CPU either (its copies refuse);
+    ember refuses making a tensor of one. The bits types' ``is_signed`` raises as PyTorch's."""
+    __slots__ = ('_signed',)
+
+    def __init__(self, name, category, signed, itemsize=1):
+        self.name, self._cat, self._signed, self.itemsize = name, category, signed, itemsize
+        self.is_floating_point, self.is_complex = category == 2, False
+        self._instead = 'torch.uint8 or torch.int8' if category == 1 else 'torch.float32 or torch.bfloat16'
+
+    @property
+    def np(self):
+        """Refused: ember stores no sub-byte or bit-pattern elements."""
+        raise NotImplementedError(f"torch.{self.name} tensors are not supported by ember (PyTorch's CPU kernels do "
+                                  f"not copy into them either); convert to {self._instead}")
+
+    @property
+    def is_signed(self):
+        """As PyTorch's: the integer widths answer, the bits types raise."""
+        if self.name.startswith('bits'):
+            raise RuntimeError('Bits types are undefined')
+        return self._signed
+
+
+SUB_BYTE = {f'{kind}{k}': _SubByte(f'{kind}{k}', 1, kind == 'int') for kind in ('uint', 'int') for k in range(1, 8)}
+SUB_BYTE.update({n: _SubByte(n, 1, False, 2 if n == 'bits16' else 1)
+                 for n in ('bits1x8', 'bits2x4', 'bits4x2', 'bits8', 'bits16')})
+SUB_BYTE['float4_e2m1fn_x2'] = _SubByte('float4_e2m1fn_x2', 2, True)
+UNHELD.update(SUB_BYTE)
+
+
 ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64, bool_, complex64,
        complex128)
 # PyTorch's "shell" dtypes (2.3+): few kernels, no promotion with other dtypes but the floating ones (``_shell``)

@@ -165,3 +165,30 @@ NET_ERRORS = [
 @pytest.mark.parametrize('what,call', NET_ERRORS, ids=[e[0] for e in NET_ERRORS])
 def test_net_errors(what, call):
     _same_error(call, _arrays(0, (2, 3, 4), (1, 3, 5), (15, 4), (15, 5)))
+
+
+# -- sub-byte and bit-pattern dtypes -------------------------------------------------------------------------------
+SUB_BYTE = [f'{k}{n}' for k in ('uint', 'int') for n in range(1, 8)] + \
+    ['bits1x8', 'bits2x4', 'bits4x2', 'bits8', 'bits16', 'float4_e2m1fn_x2']
+
+
+@pytest.mark.parametrize('name', SUB_BYTE)
+def test_sub_byte_dtypes(name):
+    """Named as PyTorch's (repr, itemsize, flags, is_signed or its error, pickling to the same object); a copy into
+    one refuses with PyTorch's NotImplementedError."""
+    import pickle
+    mine, ref = getattr(ember, name), getattr(torch, name)
+    assert (repr(mine), mine.itemsize, mine.is_floating_point, mine.is_complex) == \
+        (repr(ref), ref.itemsize, ref.is_floating_point, ref.is_complex)
+    signed = []
+    for d in (mine, ref):
+        try:
+            signed.append(d.is_signed)
+        except RuntimeError as e:
+            signed.append(str(e))
+    assert signed[0] == signed[1]
+    assert pickle.loads(pickle.dumps(mine)) is mine
+    for lib in (ember, torch):
+        with pytest.raises(NotImplementedError):
+            lib.ones(2).to(getattr(lib, name))
+
