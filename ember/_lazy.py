@@ -27,6 +27,10 @@ _MODULES = {
     'ao.quantization._fake_quantize': ('fake_quantize_per_tensor_affine', 'fake_quantize_per_channel_affine'),
     '_foreach': ('',),   # and its _foreach_* names (PREFIXED)
     '_functorch': ('',),
+    '_build_info': ('has_mkl', 'has_lapack', 'has_openmp', 'has_spectral', 'is_vulkan_available',
+                    'compiled_with_cxx11_abi', 'init_num_threads', 'get_file_path', 'is_distributed', 'fork', 'wait',
+                    'to_dlpack'),
+    'export': ('',),
     '_rnn_ops': ('lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'lstm_cell', 'gru_cell', 'rnn_tanh_cell', 'rnn_relu_cell'),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',
                  '_check_is_size', '_check_tensor_all', '_check_tensor_all_with'),

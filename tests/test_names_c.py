@@ -2,6 +2,8 @@
 rnn_tanh, rnn_relu and their cells) and the smaller public names of torch and torch.Tensor. Each case runs the same
 call on ember and on PyTorch: values, dtypes, shapes and grad_fn names of the outputs, the gradients of every input
 that requires one, or the error's type and message."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -191,4 +193,40 @@ def test_sub_byte_dtypes(name):
     for lib in (ember, torch):
         with pytest.raises(NotImplementedError):
             lib.ones(2).to(getattr(lib, name))
+
+
+# -- build flags and small torch helpers ---------------------------------------------------------------------------
+def test_build_flags_match_ember_backends():
+    """ember's flags say what its build has (NumPy's LAPACK and FFT; no MKL, OpenMP, Vulkan), agreeing with its
+    torch.backends; the types and the ABI answer are PyTorch's."""
+    assert (ember.has_mkl, ember.has_openmp) == (ember.backends.mkl.is_available(), ember.backends.openmp.is_available())
+    assert ember.has_lapack is True and ember.has_spectral is True
+    for name in ('has_mkl', 'has_lapack', 'has_openmp', 'has_spectral'):
+        assert type(getattr(ember, name)) is type(getattr(torch, name))
+    assert ember.is_vulkan_available() is torch.is_vulkan_available() is False
+    assert ember.compiled_with_cxx11_abi() is torch.compiled_with_cxx11_abi()
+    assert ember.init_num_threads() is torch.init_num_threads() is None
+
+
+@pytest.mark.parametrize('call', [
+    lambda lib: lib.is_distributed(lib.ones(2)),
+    lambda lib: lib.wait(lib.fork(lambda a, b=0: a * 10 + b, 2, b=3)),
+    lambda lib: type(lib.fork(lambda: 1)).__name__,
+    lambda lib: lib.get_file_path('a', 'b').split('/')[-2:],
+    lambda lib: lib.from_dlpack(lib.to_dlpack(lib.arange(4.))).tolist(),
+])
+def test_small_helpers(call):
+    assert call(ember) == call(torch)
+
+
+@pytest.mark.parametrize('call', [lambda lib: lib.is_distributed(3), lambda lib: lib.wait(3)])
+def test_small_helper_errors(call):
+    _same_error(lambda lib: call(lib), [])
+
+
+def test_export_refuses_by_name():
+    """torch.export imports; export() refuses, saying what PyTorch's does and what to do instead."""
+    import ember.export
+    with pytest.raises(NotImplementedError, match='torch.export.export .*ExportedProgram.*call the module itself'):
+        ember.export.export(ember.nn.Linear(2, 2), (ember.ones(1, 2),))
 
