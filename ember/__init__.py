@@ -459,3 +459,5 @@ from . import _lazy  # noqa: E402
 _lazy.install_methods(Tensor)   # Tensor.stft, Tensor.istft
 __getattr__ = _lazy.module_getattr(globals(), __getattr__)
 __dir__ = _lazy.module_dir(__dir__)
+from . import _tensor_names  # noqa: E402
+_tensor_names.install(Tensor)   # Tensor.resize, volatile, map2_, xpu...: as PyTorch's CPU build answers

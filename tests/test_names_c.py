@@ -230,3 +230,66 @@ def test_export_refuses_by_name():
     with pytest.raises(NotImplementedError, match='torch.export.export .*ExportedProgram.*call the module itself'):
         ember.export.export(ember.nn.Linear(2, 2), (ember.ones(1, 2),))
 
+
+# -- Tensor methods ------------------------------------------------------------------------------------------------
+TENSOR_CALLS = [
+    ('resize', lambda lib, x: x.resize(3, 2)),
+    ('resize_as', lambda lib, x: x.resize_as(lib.ones(3, 2))),
+    ('module_load', lambda lib, x: x.detach().clone().module_load(x.detach() * 2)),
+    ('map2_', lambda lib, x: x.detach().clone().map2_(x.detach(), x.detach()[0], lambda a, b, c: a + b * c)),
+]
+
+
+@pytest.mark.parametrize('what,call', TENSOR_CALLS, ids=[c[0] for c in TENSOR_CALLS])
+def test_tensor_methods(what, call):
+    with pytest.warns(UserWarning) if what.startswith('resize') else _nothing():
+        _same(call, _arrays(0, (2, 3)), 'float64')
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+TENSOR_QUERIES = [
+    lambda lib, x: x.name, lambda lib, x: str(x.grad_dtype), lambda lib, x: x.const_data_ptr() == x.data_ptr(),
+    lambda lib, x: (x.is_set_to(x), x.is_set_to(x.view(6)), x.is_set_to(x.clone()), x.is_set_to(x[:]),
+                    x.is_set_to(x.t())),
+    lambda lib, x: (x.dense_dim(), x.sparse_dim(), x.to_sparse().dense_dim(), x.to_sparse().sparse_dim()),
+]
+
+
+@pytest.mark.parametrize('k', range(len(TENSOR_QUERIES)))
+def test_tensor_queries(k):
+    assert TENSOR_QUERIES[k](ember, ember.ones(2, 3)) == TENSOR_QUERIES[k](torch, torch.ones(2, 3))
+
+
+def test_volatile_warns_false():
+    for lib in (ember, torch):
+        with pytest.warns(UserWarning, match=r'volatile was removed \(Variable.volatile is always False\)'):
+            assert lib.ones(1).volatile is False
+
+
+TENSOR_ERRORS = [
+    ('resize count', lambda lib, x: x.resize(4)), ('xpu', lambda lib, x: x.xpu()), ('ipu', lambda lib, x: x.ipu()),
+    ('mtia', lambda lib, x: x.mtia()), ('record_stream', lambda lib, x: x.record_stream(None)),
+    ('map2_ grad', lambda lib, x: x.requires_grad_().map2_(x, x, max)),
+]
+
+
+@pytest.mark.parametrize('what,call', TENSOR_ERRORS, ids=[c[0] for c in TENSOR_ERRORS])
+def test_tensor_errors(what, call):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        _same_error(call, _arrays(0, (2, 3)))
+
+
+def test_chalf_and_to_mkldnn_refuse():
+    """ember holds no complex32 or mkldnn tensors: both refuse by name (PyTorch makes them)."""
+    with pytest.raises(NotImplementedError, match='complex32'):
+        ember.ones(2).chalf()
+    with pytest.raises(NotImplementedError, match='to_mkldnn'):
+        ember.ones(2).to_mkldnn()
