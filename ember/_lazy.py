@@ -31,6 +31,7 @@ _MODULES = {
                     'compiled_with_cxx11_abi', 'init_num_threads', 'get_file_path', 'is_distributed', 'fork', 'wait',
                     'to_dlpack'),
     'export': ('',),
+    '_native_ops': ('convolution', 'native_layer_norm', 'native_batch_norm', 'max_pool1d_with_indices'),
     '_rnn_ops': ('lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'lstm_cell', 'gru_cell', 'rnn_tanh_cell', 'rnn_relu_cell'),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',
                  '_check_is_size', '_check_tensor_all', '_check_tensor_all_with'),

@@ -293,3 +293,30 @@ def test_chalf_and_to_mkldnn_refuse():
         ember.ones(2).chalf()
     with pytest.raises(NotImplementedError, match='to_mkldnn'):
         ember.ones(2).to_mkldnn()
+
+
+# -- ATen's native entry points ------------------------------------------------------------------------------------
+NATIVE = [
+    ('convolution 1d', lambda lib, x, w, b: lib.convolution(x, w, b, [2], [1], [1], False, [0], 1), (2, 3, 8), (4, 3, 3), (4,)),
+    ('convolution 2d groups', lambda lib, x, w, b: lib.convolution(x, w, b, [1, 1], [1, 0], [1, 2], False, [0, 0], 3),
+     (2, 3, 6, 7), (6, 1, 3, 2), (6,)),
+    ('convolution transposed', lambda lib, x, w, b: lib.convolution(x, w, None, [2, 2], [1, 1], [1, 1], True, [1, 0], 1),
+     (2, 3, 4, 5), (3, 2, 3, 3), (2,)),
+    ('native_layer_norm', lambda lib, x, w, b: lib.native_layer_norm(x, [3, 4], w, b, 1e-5), (2, 5, 3, 4), (3, 4), (3, 4)),
+    ('native_layer_norm no affine', lambda lib, x, w, b: lib.native_layer_norm(x, [4], None, None, 1e-3),
+     (2, 3, 4), (1,), (1,)),
+    ('native_batch_norm train', lambda lib, x, w, b: lib.native_batch_norm(
+        x, w, b, lib.zeros(3, dtype=x.dtype), lib.ones(3, dtype=x.dtype), True, 0.1, 1e-5), (4, 3, 5), (3,), (3,)),
+    ('native_batch_norm eval', lambda lib, x, w, b: lib.native_batch_norm(
+        x, w, b, lib.full((3,), 0.5, dtype=x.dtype), lib.full((3,), 2.0, dtype=x.dtype), False, 0.1, 1e-5),
+     (4, 3, 5, 2), (3,), (3,)),
+    ('max_pool1d_with_indices', lambda lib, x, w, b: lib.max_pool1d_with_indices(x, 3, 2, 1), (2, 3, 9), (1,), (1,)),
+    ('max_pool1d_with_indices ceil', lambda lib, x, w, b: lib.max_pool1d_with_indices(x, [2], [], [0], [2], True),
+     (2, 3, 8), (1,), (1,)),
+]
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('what,call,xs,ws,bs', NATIVE, ids=[n[0] for n in NATIVE])
+def test_native_ops(what, call, xs, ws, bs, dtype):
+    _same(call, _arrays(5, xs, ws, bs), dtype, atol=1e-4 if dtype == 'float32' else 1e-7)
