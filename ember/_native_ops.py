@@ -53,3 +53,18 @@ def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1
     """(max_pool1d's output, the flat indices of the maxima)."""
     return tuple(_F().max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode,
                                  return_indices=True))
+
+
+def conj_physical_(input):
+    """``input.conj_physical_()`` (torch's function form)."""
+    return input.conj_physical_()
+
+
+def as_strided_(input, size, stride, storage_offset=None):
+    """``input.as_strided_(size, stride, storage_offset)`` (torch's function form)."""
+    return input.as_strided_(size, stride, storage_offset)
+
+
+def resize_as_(input, the_template, *, memory_format=None):
+    """``input.resize_as_(the_template)`` (torch's function form)."""
+    return input.resize_as_(the_template, memory_format=memory_format)

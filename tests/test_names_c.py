@@ -320,3 +320,17 @@ NATIVE = [
 @pytest.mark.parametrize('what,call,xs,ws,bs', NATIVE, ids=[n[0] for n in NATIVE])
 def test_native_ops(what, call, xs, ws, bs, dtype):
     _same(call, _arrays(5, xs, ws, bs), dtype, atol=1e-4 if dtype == 'float32' else 1e-7)
+
+
+INPLACE_FORMS = [
+    lambda lib: (lambda x: (lib.conj_physical_(x) is x, x.tolist()))(lib.tensor([1 + 2j, -3j])),
+    lambda lib: (lambda x: (lib.as_strided_(x, (2, 2), (1, 2)) is x, x.tolist()))(lib.arange(6.)),
+    lambda lib: (lambda x: (lib.as_strided_(x, (2,), (2,), 1) is x, x.tolist()))(lib.arange(6.)),
+    lambda lib: (lambda x: (lib.resize_as_(x, lib.ones(3)) is x, tuple(x.shape)))(lib.zeros(5, 3)),
+]
+
+
+@pytest.mark.parametrize('k', range(len(INPLACE_FORMS)))
+def test_inplace_function_forms(k):
+    """torch's function forms of the in-place methods return their (changed) input, as PyTorch's."""
+    assert INPLACE_FORMS[k](ember) == INPLACE_FORMS[k](torch)
