@@ -173,3 +173,27 @@ def test_bits_as_pytorch(name, op, inputs, mode, shape, threads):  # noqa: F811
         assert e.dtype == w.dtype and e.shape == w.shape, (name, i)
         bad = np.flatnonzero(e.view(np.int32) != w.view(np.int32))
         assert bad.size == 0, f'{name} #{i}: {bad.size} of {w.size} values differ (first at {bad[:3]})'
+
+
+# (M, K, N) of float32 products MKL sums as plain multiplies and adds (inner dimension 2-3, fewer than 4 rows or 12
+# columns; 4 as mm), with neighbours it fuses: forward values under the exact kernels compared bitwise, as linear
+# (weight.T) with and without a bias and as mm
+PRODUCTS = [(m, k, n, kind) for m, k, n in [(10, 3, 2), (1, 2, 5), (3, 3, 40), (4, 3, 11), (64, 2, 7), (500, 3, 1),
+                                            (2, 3, 100), (17, 3, 12), (8, 2, 32)]
+            for kind in ('linear', 'linear_bias', 'mm')] + \
+    [(m, 4, n, 'mm') for m, n in [(6, 3), (1, 9), (3, 30), (40, 11), (9, 30)]]
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('m,k,n,kind', PRODUCTS)
+def test_small_products_bits(m, k, n, kind, mode, threads):  # noqa: F811
+    """A small-inner-dimension float32 product's values are PyTorch's bits under the exact kernels."""
+    rng = np.random.default_rng(m * 1000 + k * 100 + n)
+    x, w, b = rng.standard_normal((m, k)).astype(F32), rng.standard_normal((n, k)).astype(F32), \
+        rng.standard_normal(n).astype(F32)
+    got, want = (lib.mm(lib.tensor(x), lib.tensor(np.ascontiguousarray(w.T))).numpy() if kind == 'mm' else
+                 lib.nn.functional.linear(lib.tensor(x), lib.tensor(w),
+                                          lib.tensor(b) if kind == 'linear_bias' else None).numpy()
+                 for lib in (ember, torch))
+    bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
+    assert bad.size == 0, f'{kind} {(m, k, n)}: {bad.size} of {want.size} values differ'
