@@ -197,3 +197,31 @@ def test_small_products_bits(m, k, n, kind, mode, threads):  # noqa: F811
                  for lib in (ember, torch))
     bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
     assert bad.size == 0, f'{kind} {(m, k, n)}: {bad.size} of {want.size} values differ'
+
+
+# (N, C_in, C, H, W, stride) of float32 conv2d bias gradients PyTorch sums over (N, H, W) term after term at one thread
+CONV_BIAS = [(8, 3, 6, 9, 9, 1), (4, 16, 16, 8, 8, 1), (2, 3, 5, 7, 5, 2), (16, 3, 6, 28, 28, 1), (3, 8, 32, 16, 16, 2)]
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('n,ci,c,h,w,s', CONV_BIAS)
+def test_conv_bias_grad_bits(n, ci, c, h, w, s, mode):
+    """conv2d's float32 bias gradient at one thread is PyTorch's bits under the exact kernels."""
+    old = torch.get_num_threads(), ember.get_num_threads()
+    torch.set_num_threads(1)
+    ember.set_num_threads(1)
+    try:
+        rng = np.random.default_rng(n * c + h)
+        x, wt = rng.standard_normal((n, ci, h, w)).astype(F32), rng.standard_normal((c, ci, 3, 3)).astype(F32)
+        bias = rng.standard_normal(c).astype(F32)
+        got = []
+        for lib in (ember, torch):
+            b = lib.tensor(bias, requires_grad=True)
+            y = lib.nn.functional.conv2d(lib.tensor(x), lib.tensor(wt), b, stride=s, padding=1)
+            y.backward(lib.tensor(np.random.default_rng(7).standard_normal(tuple(y.shape)).astype(F32)))
+            got.append(b.grad.numpy())
+    finally:
+        torch.set_num_threads(old[0])
+        ember.set_num_threads(old[1])
+    bad = np.flatnonzero(got[0].view(np.int32) != got[1].view(np.int32))
+    assert bad.size == 0, f'conv bias grad {(n, ci, c, h, w, s)}: {bad.size} of {c} values differ'
