@@ -7,7 +7,7 @@ from .transforms import (CenterCrop, ColorJitter, Compose, Grayscale, Lambda, No
                          RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToPILImage, ToTensor,
                          ConvertImageDtype, RandomErasing, GaussianBlur, RandomInvert, RandomPosterize,
                          RandomSolarize, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, FiveCrop, TenCrop,
-                         RandomPerspective, RandomOrder, RandomChoice, LinearTransformation)
+                         RandomPerspective, RandomOrder, RandomChoice, LinearTransformation, ElasticTransform)
 
 __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize',
            'Resize', 'CenterCrop', 'Pad', 'Lambda', 'RandomApply', 'RandomCrop', 'RandomHorizontalFlip',
@@ -15,4 +15,4 @@ __all__ = ['functional', 'InterpolationMode', 'Compose', 'ToTensor', 'PILToTenso
            'RandomAffine', 'TrivialAugmentWide', 'RandAugment', 'ColorJitter', 'ConvertImageDtype', 'RandomErasing',
            'GaussianBlur', 'RandomInvert', 'RandomPosterize', 'RandomSolarize', 'RandomAdjustSharpness',
            'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop', 'RandomPerspective', 'AutoAugment',
-           'AutoAugmentPolicy', 'AugMix', 'RandomOrder', 'RandomChoice', 'LinearTransformation']
+           'AutoAugmentPolicy', 'AugMix', 'RandomOrder', 'RandomChoice', 'LinearTransformation', 'ElasticTransform']

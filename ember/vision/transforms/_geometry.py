@@ -60,25 +60,10 @@ def _grid(theta, w, h, ow, oh):
 
 def _sample(img, grid, mode):
     """``grid_sample(img, grid, mode, padding_mode='zeros', align_corners=False)`` for a (N, C, H, W) image
-    and one (oh, ow, 2) grid, with PyTorch's CPU formulas (unnormalise as (g + 1) * size / 2 - 0.5)."""
-    n, c, h, w = img.shape
-    dt = img.dtype.type
-    x = (grid[..., 0] + dt(1)) * dt(w / 2) - dt(0.5)
-    y = (grid[..., 1] + dt(1)) * dt(h / 2) - dt(0.5)
-
-    def tap(ix, iy):
-        ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        vals = img[:, :, np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
-        return np.where(ok, vals, dt(0))
-
-    if mode == 'nearest':
-        return tap(np.rint(x).astype(np.int64), np.rint(y).astype(np.int64))
-    x0, y0 = np.floor(x), np.floor(y)
-    wx, ny = x - x0, y - y0
-    e, s = dt(1) - wx, dt(1) - ny
-    ix, iy = x0.astype(np.int64), y0.astype(np.int64)
-    return (tap(ix, iy) * (s * e) + tap(ix + 1, iy) * (s * wx) + tap(ix, iy + 1) * (ny * e)
-            + tap(ix + 1, iy + 1) * (ny * wx))
+    and one (oh, ow, 2) grid: ember's grid_sample, PyTorch's CPU kernel bit for bit."""
+    grid = np.broadcast_to(grid, (img.shape[0],) + grid.shape)
+    return ember.nn.functional.grid_sample(wrap(img), wrap(np.ascontiguousarray(grid)), mode=mode,
+                                           padding_mode='zeros', align_corners=False)._data
 
 
 def _work(arr):
@@ -131,6 +116,24 @@ def perspective(arr, coeffs, mode, fill):
         raise ValueError('Argument coeffs should have 8 float values')
     h, w = arr.shape[-2:]
     return apply_grid(arr, perspective_grid(coeffs, w, h, _work(arr)), mode, fill)
+
+
+def identity_grid(h, w):
+    """The (h, w, 2) float32 grid of pixel centres in [-1, 1] coordinates (x, y), torchvision's identity grid."""
+    xs = ember.linspace((-w + 1) / w, (w - 1) / w, w)._data
+    ys = ember.linspace((-h + 1) / h, (h - 1) / h, h)._data
+    return np.stack(np.broadcast_arrays(xs[None, :], ys[:, None]), axis=-1)
+
+
+def elastic(arr, displacement, mode, fill):
+    """``arr`` (..., C, H, W) sampled at the identity grid moved by ``displacement`` (H, W, 2); computed in the
+    grid's dtype (float32 for float32 displacements) and cast back, as torchvision's grid transform."""
+    _check_inputs(arr, mode, fill)
+    h, w = arr.shape[-2:]
+    grid = identity_grid(h, w) + displacement
+    if arr.dtype.kind == 'f' and arr.dtype != grid.dtype:
+        return apply_grid(arr.astype(grid.dtype), grid, mode, fill).astype(arr.dtype)
+    return apply_grid(arr, grid, mode, fill)
 
 
 def apply_grid(arr, grid, mode, fill):

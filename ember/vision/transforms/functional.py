@@ -17,7 +17,7 @@ __all__ = ['InterpolationMode', 'get_dimensions', 'get_image_size', 'get_image_n
            'pad', 'hflip', 'vflip', 'rgb_to_grayscale', 'to_grayscale', 'rotate', 'affine', 'adjust_brightness',
            'adjust_contrast', 'adjust_saturation', 'adjust_sharpness', 'posterize', 'solarize', 'autocontrast',
            'equalize', 'invert', 'adjust_hue', 'adjust_gamma', 'convert_image_dtype', 'erase', 'gaussian_blur',
-           'five_crop', 'ten_crop', 'perspective']
+           'five_crop', 'ten_crop', 'perspective', 'elastic_transform']
 
 
 class InterpolationMode(Enum):
@@ -722,3 +722,24 @@ def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BIL
                              fillcolor=_pil_fill(fill, img))
     _check_image(img)
     return wrap(_geometry.perspective(img._data, coeffs, interpolation.value, fill))
+
+
+def elastic_transform(img, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Resample at the identity grid moved by ``displacement`` ((1, H, W, 2) in [-1, 1] coordinates): the
+    "see-through-water" warp of ElasticTransform. A PIL image goes through its uint8 tensor and back."""
+    if isinstance(interpolation, int):
+        warnings.warn('Argument interpolation should be of type InterpolationMode instead of int. Please, use '
+                      'InterpolationMode enum.')
+        interpolation = _interpolation_modes_from_int(interpolation)
+    if not is_tensor(displacement):
+        raise TypeError('Argument displacement should be a Tensor')
+    t_img = img
+    if not is_tensor(img):
+        if not is_pil(img):
+            raise TypeError(f'img should be PIL Image or Tensor. Got {type(img)}')
+        t_img = pil_to_tensor(img)
+    shape = ember.Size((1,) + tuple(t_img.shape[-2:]) + (2,))
+    if shape != displacement.shape:
+        raise ValueError(f'Argument displacement shape should be {shape}, but given {displacement.shape}')
+    out = wrap(_geometry.elastic(t_img._data, displacement._data[0], interpolation.value, fill))
+    return out if is_tensor(img) else to_pil_image(out, mode=img.mode)

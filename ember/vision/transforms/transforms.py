@@ -18,7 +18,7 @@ __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Res
            'RandomResizedCrop', 'Grayscale', 'RandomGrayscale', 'RandomRotation', 'RandomAffine',
            'ColorJitter', 'ConvertImageDtype', 'RandomErasing', 'GaussianBlur', 'RandomInvert', 'RandomPosterize',
            'RandomSolarize', 'RandomAdjustSharpness', 'RandomAutocontrast', 'RandomEqualize', 'FiveCrop', 'TenCrop',
-           'RandomPerspective', 'RandomOrder', 'RandomChoice', 'LinearTransformation']
+           'RandomPerspective', 'RandomOrder', 'RandomChoice', 'LinearTransformation', 'ElasticTransform']
 
 
 def _rand():
@@ -857,3 +857,63 @@ class RandomPerspective(_Transform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(p={self.p})'
+
+
+def _float_pair(value, name):
+    """``[v, v]`` from a float, or a two-float sequence as a list: ElasticTransform's alpha and sigma."""
+    if not isinstance(value, (float, Sequence)):
+        raise TypeError(f'{name} should be float or a sequence of floats. Got {type(value)}')
+    if isinstance(value, float):
+        return [value, value]
+    if len(value) != 2:
+        raise ValueError(f'If {name} is a sequence its length should be 2. Got {len(value)}')
+    for element in value:
+        if not isinstance(element, float):
+            raise TypeError(f'{name} should be a sequence of floats. Got {type(element)}')
+    return value
+
+
+def _smooth_noise(size, sigma, axis, alpha, extent):
+    """One displacement channel: uniform noise in [-1, 1) blurred (with both sigmas) by an odd
+    8 sigma[axis] + 1 kernel when sigma[axis] > 0, times ``alpha / extent``."""
+    d = ember.rand([1, 1] + size) * 2 - 1
+    if sigma[axis] > 0.0:
+        k = int(8 * sigma[axis] + 1)
+        k += 1 - k % 2
+        d = F.gaussian_blur(d, [k, k], sigma)
+    return d * alpha / extent
+
+
+class ElasticTransform(_Transform):
+    """Displace every pixel by smoothed random offsets (strength ``alpha``, smoothness ``sigma``) and
+    resample there: torchvision's elastic augmentation, drawing its noise from ember's global generator."""
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation=InterpolationMode.BILINEAR, fill=0):
+        self.alpha = _float_pair(alpha, 'alpha')
+        self.sigma = _float_pair(sigma, 'sigma')
+        if isinstance(interpolation, int):
+            interpolation = F._interpolation_modes_from_int(interpolation)
+        self.interpolation = interpolation
+        if isinstance(fill, (int, float)):
+            fill = [float(fill)]
+        elif isinstance(fill, (list, tuple)):
+            fill = [float(f) for f in fill]
+        else:
+            raise TypeError(f'fill should be int or float or a list or tuple of them. Got {type(fill)}')
+        self.fill = fill
+
+    @staticmethod
+    def get_params(alpha, sigma, size):
+        """The (1, H, W, 2) displacement: x offsets scaled by the width, then y offsets by the height."""
+        dx = _smooth_noise(size, sigma, 0, alpha[0], size[1])
+        dy = _smooth_noise(size, sigma, 1, alpha[1], size[0])
+        return ember.concat([dx, dy], 1).permute([0, 2, 3, 1])
+
+    def forward(self, tensor):
+        _, height, width = F.get_dimensions(tensor)
+        displacement = self.get_params(self.alpha, self.sigma, [height, width])
+        return F.elastic_transform(tensor, displacement, self.interpolation, self.fill)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(alpha={self.alpha}, sigma={self.sigma}, '
+                f'interpolation={self.interpolation}, fill={self.fill})')
