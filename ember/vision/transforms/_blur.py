@@ -29,6 +29,16 @@ def gaussian_kernel2d(kernel_size, sigma, dtype):
 # exact kernels. Min of 7, one thread, conv2d -> _taps: (1, 1, 84, 87) 41x41 1.79 -> 13.4 ms, (1, 3, 232, 232) 9x9
 # 5.49 -> 3.50 ms, (1, 3, 40, 40) 5x5 0.18 -> 0.22 ms
 _TAPS_DEFAULT = 1 << 24
+# ... and only where a tap's pass is long enough to pay for itself (at most 25 taps, or images of _TAPS_WIDE padded
+# elements): conv2d -> _taps, min of 7: (3, 64, 64) 11x11 1.18 -> 1.42 ms, 15x15 1.97 -> 2.50, (1, 84, 87) 21x21
+# 1.12 -> 4.26 (left on conv2d); (3, 128, 128) 15x15 5.17 -> 5.09, (3, 224, 224) 9x9 6.03 -> 3.74, (3, 32, 32) 3x3
+# 0.29 -> 0.25 (taken)
+_TAPS_WIDE = 1 << 15
+
+
+def _taps_pay(padded, kernel):
+    """Whether a float32 blur is summed tap by tap by default (see _TAPS_DEFAULT and _TAPS_WIDE)."""
+    return padded.size * kernel.numel() <= _TAPS_DEFAULT and (kernel.numel() <= 25 or padded.size >= _TAPS_WIDE)
 
 
 def _uses_mkldnn(padded, kernel, groups):
@@ -54,8 +64,9 @@ def _taps(padded, kernel, groups):
     return acc
 
 
-def gaussian_blur(arr, kernel_size, sigma):
-    """Blur the last two axes of ``arr`` ([..., C, H, W], at most one leading axis)."""
+def gaussian_blur(arr, kernel_size, sigma, *, taps=False):
+    """Blur the last two axes of ``arr`` ([..., C, H, W], at most one leading axis). ``taps``: a float32 blur in
+    PyTorch's order at any cost (ElasticTransform's 8 sigma + 1 kernels, whose field must be torchvision's bits)."""
     if arr.ndim < 2:
         raise TypeError('Tensor is not a torch image.')
     if arr.ndim == 2:
@@ -74,7 +85,7 @@ def gaussian_blur(arr, kernel_size, sigma):
                            f'image ({h}, {w}); use a smaller kernel_size')
     widths = [(0, 0)] * (x.ndim - 2) + [(py, py), (px, px)]
     padded = np.pad(x.astype(dtype.np), widths, mode='reflect')
-    if padded.dtype == np.float32 and (_exact.enabled() or padded.size * kernel.numel() <= _TAPS_DEFAULT):
+    if padded.dtype == np.float32 and (taps or _exact.enabled() or _taps_pay(padded, kernel)):
         out = _taps(padded, kernel._data, c)
     else:
         out = ember.nn.functional.conv2d(wrap(padded), kernel.expand(c, 1, *kernel.shape), groups=c)._data

@@ -10,7 +10,7 @@ import numpy as np
 from collections.abc import Sequence
 
 import ember
-from . import functional as F
+from . import _blur, functional as F
 from .functional import InterpolationMode, _interpolation
 
 __all__ = ['Compose', 'ToTensor', 'PILToTensor', 'ToPILImage', 'Normalize', 'Resize', 'CenterCrop', 'Pad',
@@ -880,7 +880,7 @@ def _smooth_noise(size, sigma, axis, alpha, extent):
     if sigma[axis] > 0.0:
         k = int(8 * sigma[axis] + 1)
         k += 1 - k % 2
-        d = F.gaussian_blur(d, [k, k], sigma)
+        d = ember.Tensor._make(_blur.gaussian_blur(d._data, [k, k], sigma, taps=True))
     return d * alpha / extent
 
 
