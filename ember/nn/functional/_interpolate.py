@@ -229,6 +229,22 @@ def _bilinear_scalar(x00, x01, x10, x11, h0, h1, w0, w1):
     return _fused_pair(x11, h1 * w1, out)
 
 
+def _vectorized_3d(a):
+    """Whether PyTorch's trilinear runs its channels-last vectorised kernel: a channels-last input of more than 3
+    channels."""
+    return _layout.is_contiguous(a, _layout.channels_last_3d) and a.shape[1] > 3
+
+
+def _low_weights(idx, w, dt, linear):
+    """Half-precision taps' weights as PyTorch's generic kernel stores them (float32 values of the dtype's): linear's
+    lambda1 rounded to the dtype and lambda0 = 1 - lambda1 computed from it and rounded again (rounding float32 1 -
+    lambda1 instead left 26 of 90 linear and 427-445 of 882 trilinear values a step off PyTorch 2.13's)."""
+    if linear and w.shape[1] == 2:
+        w1 = dual.wide(dual.narrow(w[:, 1], dt))
+        return idx, np.stack([dual.wide(dual.narrow(np.float32(1) - w1, dt)), w1], 1)
+    return idx, dual.wide(dual.narrow(w, dt))
+
+
 def _two_taps(idx, w):
     """An unchanged axis's copy tap as PyTorch's kernel reads it: the same index twice, weights 1 and 0."""
     if idx.shape[1] == 2:
@@ -397,13 +413,17 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
     ft = _pytorch_float(a.dtype)
     taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft, k) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
-    low = mode == 'bicubic' and dual.is_low(a)
+    generic = mode in _FUSED and not antialias and not (mode == 'bilinear' and _vectorized_2d(a, sizes)) and \
+        not (mode == 'trilinear' and _vectorized_3d(a))
+    low = (mode == 'bicubic' or generic) and dual.is_low(a)
     grad_taps = taps    # (the backward's weights, unrounded in every dtype)
-    if low:     # PyTorch's half bicubic: its weights stored in the dtype, the taps combined in float32, rounded once
-        taps = [(i, dual.wide(dual.narrow(w, a.dtype))) for i, w in taps]
+    if low:     # PyTorch's half generic kernel: its weights stored in the dtype, the taps combined in float32, rounded once
+        taps = [_low_weights(i, w, a.dtype, mode != 'bicubic') for i, w in taps]
         out = dual.wide(a)
     if mode == 'bilinear' and not antialias and a.dtype == np.float32 and _vectorized_2d(a, sizes):
         out = _bilinear_vectorized(a, *taps)
+    elif mode == 'bilinear' and not antialias and dual.is_low(a) and _vectorized_2d(a, sizes):
+        out = _bf16.cast(_bilinear_vectorized(dual.wide(a), *taps), a.dtype)
     else:
         for j in reversed(range(k)):
             out = _along(out, a.ndim - k + j, *taps[j], fused=_fuses(mode, antialias))
