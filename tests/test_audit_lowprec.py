@@ -252,6 +252,9 @@ NLL = [
      (37, 5)),
     ('2d_sum', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T2), reduction='sum'), (2, 3, 5, 6)),
     ('2d_mean', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T2)), (2, 3, 5, 6)),
+    ('2d_ignore', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T2), ignore_index=1), (2, 3, 5, 6)),
+    ('2d_ignore_sum', lambda L, x: L.nn.functional.nll_loss(x, L.tensor(_T2), ignore_index=0, reduction='sum'),
+     (2, 3, 5, 6)),
     ('cross_entropy', lambda L, x: L.nn.functional.cross_entropy(x, L.tensor(_T1)), (37, 5)),
 ]
 
@@ -384,3 +387,4 @@ def test_linear_half_forward(mode, shape, size, align, layout, dt):
             x = x.contiguous(memory_format=getattr(L, layout))
         return L.nn.functional.interpolate(x, size=size, mode=mode, align_corners=align)
     same(run(torch), run(ember))
+

@@ -647,14 +647,15 @@ def _index_out(loss_rows, co, red, tshape, dtype):
 _CASCADED = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16), _bf16.NP)   # (half: adds rounded)
 
 
-def _cascades(ndim, co):
+def _cascades(ndim, co, dtype):
     """Whether nll_loss adds its losses in PyTorch's order (_cascade_out): 1-D/2-D input always; (N, C, H, W), whose
     nll_loss2d kernel adds them in the same cascade over the (N, H, W) losses in memory order, unless targets are
     ignored and ember._exact is off (cascade_sum's skipping path cost cross_entropy forward+backward of (4, 10, 16, 16)
-    2.6x, 107 -> 280 us, and of (8, 21, 64, 64) 1.6x; with none ignored 91 -> 135 and 2220 -> 2311 us, min of 15)."""
+    2.6x, 107 -> 280 us, and of (8, 21, 64, 64) 1.6x; with none ignored 91 -> 135 and 2220 -> 2311 us, min of 15);
+    float16/bfloat16 always (its float32 pairwise sum left float16 losses with ignored targets a step off)."""
     if ndim <= 2:
         return True
-    return ndim == 4 and (_exact.ON[0] or co.plain or co.valid.all())
+    return ndim == 4 and (_exact.ON[0] or co.plain or co.valid.all() or dtype == np.float16 or _bf16.is_bf16(dtype))
 
 
 def _cascade_out(losses, co, red, dtype):
@@ -847,7 +848,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
             return reshape(r, (n,) + x.shape[2:]) if reduction == 'none' else r
         co = _Coeffs(t, C, weight, ignore_index, 0.0, x.dtype)
         losses = co.losses(x)
-        if reduction != 'none' and losses.dtype in _CASCADED and _cascades(x.ndim, co):
+        if reduction != 'none' and losses.dtype in _CASCADED and _cascades(x.ndim, co, x.dtype):
             out = _cascade_out(losses, co, reduction, x.dtype)
         else:
             out = _index_out(losses, co, reduction, t.shape, x.dtype)
