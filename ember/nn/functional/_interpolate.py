@@ -413,9 +413,8 @@ def _resample(input, sizes, mode, align_corners, scales, antialias):
     ft = _pytorch_float(a.dtype)
     taps = [_taps(ni, no, mode, align_corners, sf, antialias, ft, k) for ni, no, sf in zip(n_in, sizes, scales)]
     out = a if a.dtype.kind == 'f' or mode.startswith('nearest') else a.astype(np.float32)
-    generic = mode in _FUSED and not antialias and not (mode == 'bilinear' and _vectorized_2d(a, sizes)) and \
-        not (mode == 'trilinear' and _vectorized_3d(a))
-    low = (mode == 'bicubic' or generic) and dual.is_low(a)
+    low = dual.is_low(a) and (mode == 'bicubic' or mode in _FUSED and not antialias and not (
+        mode == 'bilinear' and _vectorized_2d(a, sizes)) and not (mode == 'trilinear' and _vectorized_3d(a)))
     grad_taps = taps    # (the backward's weights, unrounded in every dtype)
     if low:     # PyTorch's half generic kernel: its weights stored in the dtype, the taps combined in float32, rounded once
         taps = [_low_weights(i, w, a.dtype, mode != 'bicubic') for i, w in taps]
