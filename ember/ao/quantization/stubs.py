@@ -5,8 +5,8 @@ from ...nn.modules.module import Module
 __all__ = ['QuantStub', 'DeQuantStub', 'QuantWrapper']
 
 
-class QuantStub(Module):
-    """Identity until convert swaps it for a Quantize module; keeps ``qconfig`` when one is given."""
+class _Stub(Module):
+    """An identity marker that keeps ``qconfig`` when one is given."""
 
     def __init__(self, qconfig=None):
         super().__init__()
@@ -17,16 +17,12 @@ class QuantStub(Module):
         return x
 
 
-class DeQuantStub(Module):
-    """Identity until convert swaps it for a DeQuantize module; keeps ``qconfig`` when one is given."""
+class QuantStub(_Stub):
+    """Identity until convert swaps it for a Quantize module."""
 
-    def __init__(self, qconfig=None):
-        super().__init__()
-        if qconfig:
-            self.qconfig = qconfig
 
-    def forward(self, x):
-        return x
+class DeQuantStub(_Stub):
+    """Identity until convert swaps it for a DeQuantize module."""
 
 
 class QuantWrapper(Module):
