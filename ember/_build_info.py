@@ -34,8 +34,8 @@ def is_distributed(input):
     """False: ember's tensors are never distributed (PyTorch's answer for every CPU tensor)."""
     from .tensor import Tensor
     if not isinstance(input, Tensor):
-        raise TypeError(f"is_distributed(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+        from .ops._util import arg_error
+        raise arg_error('is_distributed', 'input', 1, input)
     return False
 
 

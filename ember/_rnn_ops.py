@@ -5,6 +5,7 @@ padded and the packed overloads, PyTorch's tuples) and the one-step ``lstm_cell`
 import numpy as np
 
 from . import ops
+from .ops._util import arg_error, combination_error, type_name
 from .tensor import Tensor
 
 _GATES = {'LSTM': 4, 'GRU': 3, 'RNN_TANH': 1, 'RNN_RELU': 1}
@@ -22,7 +23,7 @@ def _check_cell(input, states, w_ih, w_hh, mode):
     named = (('input', 1, input), ('hx', 2, states[0]), ('w_ih', 3, w_ih), ('w_hh', 4, w_hh))
     for arg, pos, value in named if mode != 'LSTM' else named[:1] + named[2:]:
         if not isinstance(value, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(value).__name__}")
+            raise arg_error(name, arg, pos, value)
     if input.size(1) != w_ih.size(1):
         raise RuntimeError(f'input has inconsistent input_size: got {input.size(1)} expected {w_ih.size(1)}')
     hidden, gates = w_hh.size(1), _GATES[mode]
@@ -118,11 +119,25 @@ def _net(mode, input, batch_sizes, hx, params, has_biases, num_layers, dropout, 
     return (out, h_n, c_n) if lstm else (out, h_n)
 
 
+def _check_net_args(mode, input, args):
+    """PyTorch's parser errors for the two overloads (padded and packed), which it names neither of; a TensorList
+    argument (hx of an LSTM, params) must hold Tensors."""
+    if not isinstance(input, Tensor) or len(args) < 2 or not isinstance(args[0], (Tensor, list, tuple)) or \
+            not isinstance(args[1], (Tensor, list, tuple)) or mode != 'LSTM' and not isinstance(args[0], Tensor):
+        raise combination_error(mode.lower(), (input,) + args)
+    for k, arg in enumerate(args[:3], 1):
+        if isinstance(arg, (list, tuple)):
+            for i, t in enumerate(arg):
+                if not isinstance(t, Tensor):
+                    raise TypeError(f'expected Tensor as element {i} in argument {k}, but got {type_name(t)}')
+
+
 def _net_op(mode):
     def op(input, *args):
         """PyTorch's functional {name}: ``(input, hx, params, has_biases, num_layers, dropout, train,
         bidirectional, batch_first)`` on padded input, or ``(data, batch_sizes, hx, params, has_biases,
         num_layers, dropout, train, bidirectional)`` on packed data; returns (output, h_n{c_n})."""
+        _check_net_args(mode, input, args)
         if len(args) == 8 and isinstance(args[0], Tensor) and isinstance(args[1], (list, tuple, Tensor)) and \
                 isinstance(args[2], (list, tuple)):
             return _net(mode, input, args[0], *args[1:], False)

@@ -67,7 +67,8 @@ def const_data_ptr(self):
 def is_set_to(self, tensor):
     """Whether both tensors view the same memory with the same offset, sizes and strides."""
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"is_set_to(): argument 'tensor' (position 1) must be Tensor, not {type(tensor).__name__}")
+        from .ops._util import arg_error
+        raise arg_error('is_set_to', 'tensor', 1, tensor)
     a, b = self._data, tensor._data
     return (np.shares_memory(a, b) or a.size == 0 == b.size) and self.data_ptr() == tensor.data_ptr() and \
         a.shape == b.shape and self.stride() == tensor.stride() and self.dtype == tensor.dtype

@@ -3,6 +3,8 @@ gradient (the incoming gradient where the unclamped grid value lies in [quant_mi
 import numpy as np
 
 from ...nn.functional._fused import fused, record
+from ...ops._util import arg_error, combination_error
+from ...tensor import Tensor
 
 
 def _grid(a, scale, zero_point):
@@ -21,6 +23,9 @@ _Node = fused('FakeQuantizePerTensorAffineCachemaskBackward0', _backward, None)
 
 def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_max):
     """(clamp(round(x / scale) + zp, qmin, qmax) - zp) * scale for float32 input; gradient straight-through."""
+    if not isinstance(input, Tensor) or isinstance(scale, Tensor) != isinstance(zero_point, Tensor):
+        # (two overloads, scalar or tensor qparams: PyTorch's parser names neither)
+        raise combination_error('fake_quantize_per_tensor_affine', (input, scale, zero_point, quant_min, quant_max))
     if not quant_min <= quant_max:
         raise RuntimeError('`quant_min` should be less than or         equal to `quant_max`.')  # PyTorch's spacing
     if not quant_min <= zero_point <= quant_max:
@@ -40,6 +45,9 @@ _ChannelNode = fused('FakeQuantizePerChannelAffineCachemaskBackward0', _backward
 
 def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, quant_max):
     """Per-channel fake quantization along ``axis`` (float32 scale, int zero_point tensors); straight-through."""
+    for arg, pos, value in (('input', 1, input), ('scale', 2, scale), ('zero_point', 3, zero_point)):
+        if not isinstance(value, Tensor):
+            raise arg_error('fake_quantize_per_channel_affine', arg, pos, value)
     if not quant_min <= quant_max:
         raise RuntimeError('`quant_min` should be less than or         equal to `quant_max`.')  # PyTorch's spacing
     a = input._data
