@@ -60,6 +60,12 @@ TORCH_C = frozenset((
     'set_autocast_dtype', 'set_autocast_enabled', 'set_autocast_gpu_dtype', 'set_autocast_ipu_dtype',
     'set_autocast_ipu_enabled', 'set_autocast_xla_dtype', 'set_autocast_xla_enabled', 'set_flush_denormal',
     'set_num_interop_threads', 'set_num_threads'))
+# torch's builtins whose repr ember does not make (pybind11 functions: torch.jit's fork and wait,
+# init_num_threads...; to_dlpack, torch._C's _to_dlpack): they stay Python functions (so they bind as methods,
+# PyTorch's do not)
+TORCH_PYBIND = frozenset(('fork', 'import_ir_module', 'import_ir_module_from_buffer', 'init_num_threads',
+                          'merge_type_from_type_comment', 'parse_ir', 'parse_schema', 'parse_type_comment',
+                          'to_dlpack', 'unify_type_list', 'wait'))
 # ember namespace -> the C module PyTorch binds its builtins there to (the 'torch' ones of F_BUILTINS excepted)
 C_MODULES = {'ember.nn.functional': 'ember._C._nn', 'ember.linalg': 'ember._C._linalg',
              'ember.special': 'ember._C._special', 'ember.fft': 'ember._C._fft'}
@@ -73,7 +79,7 @@ PREFIXES = {'ember': '', 'ember.nn.functional': '', 'ember.linalg': 'linalg_', '
 def is_builtin(module_name, name):
     """Whether PyTorch's function ``name`` of ember namespace ``module_name`` is a builtin."""
     if module_name == 'ember':
-        return name not in TORCH_PYTHON
+        return name not in TORCH_PYTHON and name not in TORCH_PYBIND
     if module_name == 'ember.nn.functional':
         return name in _F_BUILTIN
     return module_name in PREFIXES
