@@ -50,7 +50,7 @@ _F_BUILTIN = frozenset(F_BUILTINS['torch'] + F_BUILTINS['torch.nn.functional'] +
     'has_torch_function', 'has_torch_function_unary', 'has_torch_function_variadic'))
 # torch.* builtins that PyTorch binds to the module torch._C (the others are static methods of its class
 # _VariableFunctionsClass, and print "of type object")
-TORCH_C = frozenset((
+TORCH_C = frozenset(('to_dlpack',
     'autocast_decrement_nesting', 'autocast_increment_nesting', 'clear_autocast_cache', 'get_autocast_cpu_dtype',
     'get_autocast_dtype', 'get_autocast_gpu_dtype', 'get_autocast_ipu_dtype', 'get_autocast_xla_dtype',
     'get_default_dtype', 'get_num_interop_threads', 'get_num_threads', 'is_anomaly_check_nan_enabled',
@@ -60,17 +60,15 @@ TORCH_C = frozenset((
     'set_autocast_dtype', 'set_autocast_enabled', 'set_autocast_gpu_dtype', 'set_autocast_ipu_dtype',
     'set_autocast_ipu_enabled', 'set_autocast_xla_dtype', 'set_autocast_xla_enabled', 'set_flush_denormal',
     'set_num_interop_threads', 'set_num_threads'))
-# torch's builtins whose repr ember does not make (pybind11 functions: torch.jit's fork and wait,
-# init_num_threads...; to_dlpack, torch._C's _to_dlpack): they stay Python functions (so they bind as methods,
-# PyTorch's do not)
+# torch's pybind11 builtins (torch.jit's fork and wait, init_num_threads...): bound to a pybind11 function record
 TORCH_PYBIND = frozenset(('fork', 'import_ir_module', 'import_ir_module_from_buffer', 'init_num_threads',
                           'merge_type_from_type_comment', 'parse_ir', 'parse_schema', 'parse_type_comment',
-                          'to_dlpack', 'unify_type_list', 'wait'))
+                          'unify_type_list', 'wait'))
 # ember namespace -> the C module PyTorch binds its builtins there to (the 'torch' ones of F_BUILTINS excepted)
 C_MODULES = {'ember.nn.functional': 'ember._C._nn', 'ember.linalg': 'ember._C._linalg',
              'ember.special': 'ember._C._special', 'ember.fft': 'ember._C._fft'}
 # public names whose builtin PyTorch names otherwise (torch.nn.functional.logsigmoid.__name__ is 'log_sigmoid')
-RENAMED = {('ember.nn.functional', 'logsigmoid'): 'log_sigmoid'}
+RENAMED = {('ember.nn.functional', 'logsigmoid'): 'log_sigmoid', ('ember', 'to_dlpack'): '_to_dlpack'}
 # ember namespace -> the prefix of its builtins' names in PyTorch (torch.linalg.inv.__name__ is 'linalg_inv')
 PREFIXES = {'ember': '', 'ember.nn.functional': '', 'ember.linalg': 'linalg_', 'ember.special': 'special_',
             'ember.fft': 'fft_'}
@@ -79,7 +77,7 @@ PREFIXES = {'ember': '', 'ember.nn.functional': '', 'ember.linalg': 'linalg_', '
 def is_builtin(module_name, name):
     """Whether PyTorch's function ``name`` of ember namespace ``module_name`` is a builtin."""
     if module_name == 'ember':
-        return name not in TORCH_PYTHON and name not in TORCH_PYBIND
+        return name not in TORCH_PYTHON
     if module_name == 'ember.nn.functional':
         return name in _F_BUILTIN
     return module_name in PREFIXES
@@ -89,7 +87,7 @@ def owner(module_name, name):
     """The C module PyTorch binds builtin ``module_name.name`` to (its repr then says "built-in function"), or
     None where it binds it to the class _VariableFunctionsClass ("built-in method ... of type object")."""
     if module_name == 'ember':
-        return 'ember._C' if name in TORCH_C else None
+        return 'ember._C' if name in TORCH_C else _PYBIND if name in TORCH_PYBIND else None
     if module_name == 'ember.nn.functional' and name in F_BUILTINS['torch']:
         return None
     return C_MODULES[module_name]
@@ -102,6 +100,15 @@ class _VariableFunctions(functools.partial):
 
 
 _VariableFunctions.__name__, _VariableFunctions.__qualname__ = 'type', '_VariableFunctionsClass'
+
+
+class _Pybind(functools.partial):
+    """The ``self`` of a pybind11 builtin: its type's name makes the repr and ``__qualname__`` PyTorch's."""
+    __slots__ = ()
+
+
+_PYBIND = 'pybind11_detail_function_record_v1_system_libstdcpp_gxx_abi_1xxx_use_cxx11_abi_1'
+_Pybind.__name__, _Pybind.__qualname__ = 'pybind11_builtins.' + _PYBIND, _PYBIND
 
 
 def _vectorcalled(cls):
@@ -129,6 +136,7 @@ def _maker():
         vectorcall = ctypes.cast(ctypes.pythonapi.PyObject_Vectorcall, ctypes.c_void_p).value
         new = ctypes.pythonapi.PyCFunction_NewEx
         _vectorcalled(_VariableFunctions)
+        _vectorcalled(_Pybind)
     except (ImportError, AttributeError):
         return None
 
@@ -142,7 +150,10 @@ def _maker():
         doc = fn.__doc__
         method = MethodDef(name.encode(), vectorcall, fastcall_keywords, doc.encode() if doc else None)
         _DEFS.append(method)             # (the builtin points at it: kept for the process's life)
-        self = _VariableFunctions(fn) if c_module is None else _module_self(fn, c_module)
+        if c_module is None or c_module is _PYBIND:
+            self = (_VariableFunctions if c_module is None else _Pybind)(fn)
+        else:
+            self = _module_self(fn, c_module)
         return new(ctypes.addressof(method), self, module_name)
     return make
 
