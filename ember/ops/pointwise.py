@@ -1206,20 +1206,29 @@ def _tensor_power(a, b):
     return xp.power(a, b)
 
 
-def _result_saved(op):
-    """Binary ``op`` (and its operator and method forms) whose node also guards its result: PyTorch's node saves the
-    result, so changing it in place before backward raises there."""
+def _each_form(op, after):
+    """Binary ``op`` and its operator and method forms, each calling ``after(result)`` before returning it."""
     def wrap(f):
         def g(input, other):
             r = f(input, other)
-            if type(r) is Tensor and r.grad_fn is not None:
-                r.grad_fn.guard(outputs=(r,))
+            after(r)
             return r
         g.__name__, g.__doc__, g.node = f.__name__, f.__doc__, f.node
         return g
     new = wrap(op)
     new.operator, new.method = wrap(op.operator), wrap(op.method)
     return new
+
+
+def _guard_result(r):
+    if type(r) is Tensor and r.grad_fn is not None:
+        r.grad_fn.guard(outputs=(r,))
+
+
+def _result_saved(op):
+    """Binary ``op`` (and its operator and method forms) whose node also guards its result: PyTorch's node saves the
+    result, so changing it in place before backward raises there."""
+    return _each_form(op, _guard_result)
 
 
 _pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b), lambda g, a, b: None, one_edge=True)
@@ -1560,23 +1569,18 @@ def _no_saved_self(node):
     raise AttributeError(f"'{type(node).__name__}' object has no attribute '_saved_self'")
 
 
+def _save_result_for_self(r):
+    node = r.grad_fn
+    if node is not None and node._saved and node._saved[0] is not None:
+        r._vc = vc = r._vc or [0]
+        node._saved = ((r._data, vc, vc[0], r._output_nr), node._saved[1])
+        node._epoch = -1     # (binary's fast path reads saved inputs' tensors; saved() reads this array)
+
+
 def _ldexp_saves_result(op):
     """ldexp ``op`` whose node keeps the result where binary saved ``input``: PyTorch's LdexpBackward0 saves other
     and the result (other's gradient is grad * result * ln 2), so an in-place change to input after it is no error."""
-    def wrap(f):
-        def g(input, other):
-            r = f(input, other)
-            node = r.grad_fn
-            if node is not None and node._saved and node._saved[0] is not None:
-                r._vc = vc = r._vc or [0]
-                node._saved = ((r._data, vc, vc[0], r._output_nr), node._saved[1])
-                node._epoch = -1     # (binary's fast path reads saved inputs' tensors; saved() reads this array)
-            return r
-        g.__name__, g.__doc__, g.node = f.__name__, f.__doc__, f.node
-        return g
-    new = wrap(op)
-    new.operator, new.method = wrap(op.operator), wrap(op.method)
-    return new
+    return _each_form(op, _save_result_for_self)
 
 
 def _ldexp_whole(a, b):
