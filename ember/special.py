@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import _bf16
+from . import _bf16, _layout
 from .autograd import dual as _dual
 from .ops import _out as _out_forms, pointwise as _pointwise, reduction as _reduction, special as _special
 from .ops._util import check_tensor_args as _check_tensor_args
@@ -44,6 +44,7 @@ def _ndtr_arr(a):
     rnd = _bf16.round_f32 if bf16 else (lambda v: v.astype(x.dtype))
     e = rnd(rnd(erf.blocked(erf.erf, rnd(x.astype(np.float64) * _SQRT1_2))).astype(np.float64) + 1)
     e *= x.dtype.type(0.5)
+    e = e if e.strides == x.strides else _layout.follow(e, (x,))   # (astype put an expanded dim innermost)
     return _bf16.from_f32(e) if bf16 else e
 
 

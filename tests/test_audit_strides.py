@@ -211,6 +211,25 @@ ROUND3 = [   # a third layout fuzz of the registry samples (contiguous, transpos
     'L.addr(L.tensor(np.ones((3, 2), np.int64)).t(), L.tensor(np.ones(2, np.int64)), L.tensor(np.ones(3, np.int64)))',
 ]
 
+ROUND4 = [   # a fourth layout fuzz of the registry samples (contiguous, transposed, channels_last, sliced, expanded)
+    # pointwise ops of an expanded input in PyTorch's C order (NumPy's astype/empty_like/copy put the broadcast dim
+    # innermost: strides (1, 3) for PyTorch's (4, 1))
+    't(A[:1]).expand(3, 4).sqrt()', 't(A[:1]).double().expand(3, 4).sqrt()', 't(A).t().sqrt()',
+    't(A[:1]).expand(3, 4).sigmoid()', 'L.special.expit(t(A[:1]).expand(3, 4))', 't(A).t().sigmoid()',
+    't(A[:1]).expand(3, 4).nan_to_num()', 'L.tensor(np.ones((1, 4), np.int64)).expand(3, 4).nan_to_num()',
+    'L.tensor(np.ones((1, 4), bool)).expand(3, 4).square()',
+    'L.tensor(np.ones((1, 4), np.int64)).expand(3, 4) / L.tensor(np.ones((1, 4), np.int64)).expand(3, 4)',
+    'L.tensor(np.ones((1, 4), bool)).expand(3, 4) / L.tensor(np.ones((1, 4), bool)).expand(3, 4)',
+    'L.atan2(L.tensor(np.ones((1, 4), np.int64)).expand(3, 4), L.tensor(np.ones((1, 4), np.int64)).expand(3, 4))',
+    'L.xlogy(L.tensor(np.ones((1, 4), np.int64)).expand(3, 4), L.tensor(np.ones((1, 4), np.int64)).expand(3, 4))',
+    'L.isclose(L.tensor(np.ones((1, 4), np.int64)).expand(3, 4), L.tensor(np.ones((1, 4), np.int64)).expand(3, 4))',
+    'L.isclose(t(A).t(), t(A[:1]).expand(4, 4))', 'L.isclose(t(A[:1]).expand(3, 4), t(1.0))',
+    'L.special.ndtr(t(A[:1]).expand(3, 4))', 'L.special.ndtri(t(np.full((1, 4), 0.3)).expand(3, 4))',
+    'L.special.entr(t(A[:1]).expand(3, 4))', 'L.special.digamma(t(A[:1]).half().expand(3, 4))',
+    'L.special.expm1(t(A[:1]).half().expand(3, 4))', 'L.special.sinc(t(A[:1]).half().expand(3, 4))',
+    'L.nn.functional.mish(t(A[:1]).expand(3, 4))', 'L.nn.functional.mish(t(A).t())',
+]
+
 
 def t(lib):
     """The tensor constructor of ``lib`` (float32, as most programs use)."""
@@ -260,4 +279,9 @@ def test_layouts_round2(src):
 
 @pytest.mark.parametrize('src', ROUND3)
 def test_layouts_round3(src):
+    _check(src)
+
+
+@pytest.mark.parametrize('src', ROUND4)
+def test_layouts_round4(src):
     _check(src)

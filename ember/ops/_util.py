@@ -362,7 +362,7 @@ def binary_arrays(x, y, float_out=False):
     b = y._data if yt else y
     if xt and yt and a.dtype is b.dtype:
         if float_out and a.dtype.kind not in 'fc':
-            return x, y, a.astype(DEFAULT.np), b.astype(DEFAULT.np)
+            return x, y, cast_array(a, DEFAULT.np), cast_array(b, DEFAULT.np)   # (an expanded one in .to()'s layout)
         return x, y, a, b
     rt = result_type_key(FROM_NP[a.dtype] if xt else _scalar_dtype(a), (1 if a.ndim == 0 else 0) if xt else 2,
                          FROM_NP[b.dtype] if yt else _scalar_dtype(b), (1 if b.ndim == 0 else 0) if yt else 2)

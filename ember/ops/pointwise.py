@@ -594,7 +594,9 @@ def unary(name, np_fn, node_name, backward, int_ok=False, doc='', precise=False,
                 a64 = (a if type(a) is _meta.MetaArray else np.asarray(a)).astype(_F64)    # (a meta one stays meta)
                 r = _bf16.from_f32(np_fn(a64).astype(_F32))
             elif dt is _F16 and half_cls is not None:    # (see _record_half)
-                return _record_half(input, np_fn(a.astype(_F64)).astype(_F32).astype(_F16), half_cls, needs_x, needs_y)
+                r = np_fn(a.astype(_F64)).astype(_F32).astype(_F16)
+                return _record_half(input, r if r.strides == a.strides else _follow_expanded(r, a), half_cls, needs_x,
+                                    needs_y)
             else:
                 r = np_fn(a)
         except RuntimeWarning:   # NumPy's inf/NaN warning, an error by the user's filter (see _quiet)
@@ -1296,7 +1298,10 @@ def _precise(fn):
     kernels (NumPy's float32 exp/log can be 1 ulp off, which shows in printed values)."""
     def f(a):
         if a.dtype is _F32:
-            return fn(a.astype(_F64)).astype(_F32) if a.size <= _BLOCK else _special.blocked(fn, a)
+            if a.size > _BLOCK:
+                return _special.blocked(fn, a)
+            r = fn(a.astype(_F64)).astype(_F32)
+            return r if r.strides == a.strides else _follow_expanded(r, a)   # (astype of a broadcast input)
         return fn(a)
     f.__name__ = fn.__name__
     return f
@@ -1335,9 +1340,7 @@ def _sqrt(a):
         return xp.sqrt(a)
     if a.flags.c_contiguous:
         return _vml_sqrt.sqrt(a)
-    r = np.empty_like(a)
-    r[...] = _vml_sqrt.sqrt(a)
-    return r
+    return _layout.follow(_vml_sqrt.sqrt(a), (a,))   # (empty_like put an expanded input's broadcast dim innermost)
 
 
 sqrt = unary('sqrt', _sqrt, 'SqrtBackward0', lambda g, x, y: g / dual.scale(y, 2))
@@ -1793,8 +1796,8 @@ def _sigmoid(a):
         r = _parallel.blockwise(_sigmoid_into, a) if type(a) is np.ndarray and a.dtype in _F32_F64 else None
         if r is not None:
             return r
-        if getattr(a, 'dtype', None) == _F32:   # 0-d
-            return _sigmoid_plain(a)
+        if getattr(a, 'dtype', None) == _F32:   # 0-d, or strided (an expanded one laid out as PyTorch's)
+            return _follow_expanded(_sigmoid_plain(a), a)
         return _precise(_sigmoid_plain)(a)
 
 
@@ -2035,7 +2038,7 @@ floor = unary('floor', xp.floor, 'FloorBackward0', _zero_grad, int_ok=True, refu
 ceil = unary('ceil', xp.ceil, 'CeilBackward0', _zero_grad, int_ok=True, refuse=_refuse('ceil_vml_cpu'))
 trunc = unary('trunc', xp.trunc, 'TruncBackward0', _zero_grad, int_ok=True, refuse=_refuse('trunc_vml_cpu'))
 frac = unary('frac', lambda a: a - np.trunc(a), 'FracBackward0', lambda g, x, y: g, refuse=_refuse('frac_cpu', 'biu'))
-square = unary('square', lambda a: xp.square(a.astype(np.int64) if a.dtype == np.bool_ else a), 'PowBackward0',
+square = unary('square', lambda a: xp.square(cast_array(a, np.dtype(np.int64)) if a.dtype == np.bool_ else a), 'PowBackward0',
                lambda g, x, y: g * 2 * x if dual.is_array(g) else _pow_base(g, x, 2), int_ok=True)
 
 
@@ -2793,7 +2796,11 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
             raise RuntimeError(f'{scalar_name(input.dtype)} did not match {scalar_name(other.dtype)}')
         b = as_operand(other)._data if isinstance(other, Tensor) else other
         try:
-            return Tensor._make(np.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+            a = input._data
+            r = np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+            if 0 in a.strides or 0 in getattr(b, 'strides', ()):   # (NumPy put a broadcast dim innermost)
+                r = _layout.follow(r, (a, b))
+            return Tensor._make(r)
         except ValueError:
             from ._util import broadcast_mismatch
             raise broadcast_mismatch([input._data.shape, np.shape(b)]) from None
@@ -2842,6 +2849,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
             posinf = big if posinf is None else posinf
             neginf = -big if neginf is None else neginf
         r = np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+        if r.strides != a.strides:   # NumPy's copy of an expanded input put its broadcast dim innermost
+            r = _layout.follow(r, (a,))
         if GRAD.enabled and input._requires_grad:
             node = NanToNumBackward0((input,))
             node.save(input)

@@ -257,7 +257,7 @@ def _sinc_arr(a):
     """In the input's precision, pi rounded to it first, as PyTorch computes (sinc(1) is -2.78e-08 in float32);
     float16 in float32 and rounded once, as PyTorch's kernel computes the half type (sinc(1) is -0.)."""
     if a.dtype == np.float16:
-        return _sinc_arr(a.astype(np.float32)).astype(np.float16)
+        return _layout.follow(_sinc_arr(a.astype(np.float32)).astype(np.float16), (a,))   # (astype's K order)
     with np.errstate(all='ignore'):
         px = a.dtype.type(np.pi) * a
         return np.where(a == 0, 1, np.sin(px) / px).astype(a.dtype)

@@ -774,7 +774,10 @@ def _mish_bwd(g, x):
 
 def _mish_fwd(a):
     """x * tanh(softplus(x)); with the exact kernels, PyTorch's SLEEF and glibc functions (_vec_softplus)."""
-    return _vec_softplus.mish(a) if _vec_exp.applies(a) else a * np.tanh(_softplus_arr(a))
+    if _vec_exp.applies(a):
+        return _vec_softplus.mish(a)
+    r = a * np.tanh(_softplus_arr(a))
+    return r if r.strides == a.strides else _layout.follow(r, (a,))   # (an expanded input: PyTorch's C order)
 
 
 _mish = _elementwise('MishBackward0', _mish_fwd, _mish_bwd,
