@@ -285,3 +285,20 @@ def test_layouts_round3(src):
 @pytest.mark.parametrize('src', ROUND4)
 def test_layouts_round4(src):
     _check(src)
+
+
+def test_ctc_loss_expanded_concatenated_targets():
+    """ctc_loss of 1-D (concatenated) targets expanded from one label: ember reads them through their strides.
+    PyTorch's CPU kernel offsets each sample's targets by element counts, ignoring the stride, so it reads past
+    the one-element storage (garbage losses; its backward then indexes with those labels and corrupted the heap of
+    the session 47 layout fuzz): its value on the contiguous copy is the oracle here."""
+    logits = np.random.default_rng(0).standard_normal((6, 2, 4)).astype(np.float32)
+    want = torch.nn.functional.ctc_loss(torch.tensor(logits).log_softmax(-1), torch.ones(5, dtype=torch.int64),
+                                        (6, 5), (3, 2))
+    x = ember.tensor(logits, requires_grad=True)
+    got = ember.nn.functional.ctc_loss(x.log_softmax(-1), ember.tensor([1]).expand(5), (6, 5), (3, 2))
+    np.testing.assert_allclose(got.item(), want.item(), rtol=1e-6)
+    got.backward()
+    xt = torch.tensor(logits, requires_grad=True)
+    torch.nn.functional.ctc_loss(xt.log_softmax(-1), torch.ones(5, dtype=torch.int64), (6, 5), (3, 2)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
