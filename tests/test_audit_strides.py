@@ -228,6 +228,9 @@ ROUND4 = [   # a fourth layout fuzz of the registry samples (contiguous, transpo
     'L.special.entr(t(A[:1]).expand(3, 4))', 'L.special.digamma(t(A[:1]).half().expand(3, 4))',
     'L.special.expm1(t(A[:1]).half().expand(3, 4))', 'L.special.sinc(t(A[:1]).half().expand(3, 4))',
     'L.nn.functional.mish(t(A[:1]).expand(3, 4))', 'L.nn.functional.mish(t(A).t())',
+    # a float sum to one value off sum()'s small full-sum path owns its memory (was a 0-d view of a running sum)
+    't(np.ones((1, 7))).double().sum(1)', 't(A).sum((0, 1))', 't(A).nansum()',
+    "L.nn.functional.mse_loss(t(A), t(A.T), reduction='sum')", "L.linalg.matrix_norm(t(W), 'nuc')",
 ]
 
 

@@ -317,7 +317,9 @@ def _whole_sum(a):
     past 32,768 elements), another in TensorIterator's order where PyTorch runs it on one thread; None else."""
     flat = a if a.flags.c_contiguous else _memory_order(a)
     if flat is not None:
-        return split_sum(flat.reshape(-1))
+        r = split_sum(flat.reshape(-1))
+        # the short plans' 0-d view of their running sums (storage offset n - 1) made its own, as PyTorch's result
+        return r if r.base is None else r.copy()   # (a NumPy scalar's base is None too)
     r = _strided_sum(a, tuple(range(a.ndim)))
     return None if r is None else r.reshape(())
 
