@@ -231,6 +231,13 @@ ROUND4 = [   # a fourth layout fuzz of the registry samples (contiguous, transpo
     # a float sum to one value off sum()'s small full-sum path owns its memory (was a 0-d view of a running sum)
     't(np.ones((1, 7))).double().sum(1)', 't(A).sum((0, 1))', 't(A).nansum()',
     "L.nn.functional.mse_loss(t(A), t(A.T), reduction='sum')", "L.linalg.matrix_norm(t(W), 'nuc')",
+    # layer_norm's affine path and log_sigmoid write C order; rms_norm ends in contiguous(suggest_memory_format)
+    'L.nn.functional.layer_norm(t(A).t(), (4,), t(np.ones(4)), t(np.zeros(4)))',
+    'L.nn.functional.layer_norm(t(np.ones((2, 4, 3))).transpose(1, 2), (3, 4), t(np.ones((3, 4))), t(np.ones((3, 4))))',
+    'L.nn.functional.rms_norm(t(np.ones((2, 4, 3))).transpose(1, 2), (4,))',
+    'L.nn.functional.rms_norm(t(A).t(), (4,), t(np.ones(4)))', 'L.nn.functional.rms_norm(t(A).t().half(), (4,))',
+    'L.nn.functional.rms_norm(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), (5,))',
+    'L.nn.functional.logsigmoid(t(A).t())', 'L.nn.functional.logsigmoid(t(A).t().double())',
 ]
 
 
@@ -288,6 +295,15 @@ def test_layouts_round3(src):
 @pytest.mark.parametrize('src', ROUND4)
 def test_layouts_round4(src):
     _check(src)
+
+
+@pytest.mark.parametrize('src', ['L.nn.functional.rms_norm(x, (4,))', 'L.nn.functional.rms_norm(x.half(), (4,))',
+                                 'L.nn.functional.rms_norm(x, (4,), L.ones(4))'])
+def test_rms_norm_of_transposed_input_ends_in_a_copy(src):
+    """PyTorch's rms_norm of a transposed input: its C-contiguous result's grad_fn is the copy's."""
+    names = [eval(src, {'L': L, 'x': L.ones(2, 4, 3).transpose(1, 2).requires_grad_()}).grad_fn.name()  # noqa: S307
+             for L in (torch, ember)]
+    assert names[0] == names[1]
 
 
 def test_ctc_loss_expanded_concatenated_targets():

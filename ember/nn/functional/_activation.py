@@ -935,6 +935,11 @@ def _log_sigmoid_arr(a):
     return np.minimum(a, np.float32(0)) - np.log1p(z.astype(np.float64)).astype(np.float32)
 
 
+def _c_order(r):
+    """``r`` C-contiguous: PyTorch's log_sigmoid kernel writes its output so whatever its input's layout."""
+    return r if r.flags.c_contiguous else np.ascontiguousarray(r)
+
+
 def _logsigmoid_bw(g, x):
     """g * sigmoid(-x); in float16/bf16 PyTorch's kernel's (max' - sign * z / (1 + z)) * g in float32, its
     z = exp(-|x|) the forward's buffer, rounded to the input's dtype."""
@@ -954,7 +959,7 @@ _logsigmoid_bw.rounds_low = True
 
 _logsigmoid = _elementwise(
     'LogSigmoidBackward0',
-    lambda a: _log_sigmoid_arr(a),
+    lambda a: _c_order(_log_sigmoid_arr(a)),
     _logsigmoid_bw,
     lambda x: -_softplus_ref(-x, 1.0, math.inf), 'log_sigmoid_cpu', 'LogSigmoidBackwardBackward0', _logsigmoid_second)
 

@@ -1079,8 +1079,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             xhat = xc * invstd
         if y is None:   # a copy without weight and bias: the output must not be the saved xhat
             y = _affine(xhat, w, b, ns)
-        return record(NativeLayerNormBackward0, (input, weight, bias), y.astype(x.dtype, copy=False),
-                      ctx=(xhat, invstd, w, axes, eps, None))
+        y = y.astype(x.dtype, copy=False)
+        if not y.flags.c_contiguous:   # PyTorch's kernel writes a C-contiguous output (a transposed input's too)
+            y = np.ascontiguousarray(y)
+        return record(NativeLayerNormBackward0, (input, weight, bias), y, ctx=(xhat, invstd, w, axes, eps, None))
     except (AttributeError, TypeError):
         check_tensor_args('layer_norm', 'input', 'weight?', 'bias?')
         raise
@@ -1160,14 +1162,23 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
             # in float32, PyTorch's opmath, weight included, rounded once (x * x overflowed float16 from 256)
             x32 = input.float()
             y = x32 * ops.rsqrt(ops.mean(x32 * x32, axes, keepdim=True) + eps)
-            return (y if weight is None else y * weight.float()).to(input.dtype)
+            return _suggested_contiguous(y if weight is None else y * weight.float(), x).to(input.dtype)
         y = input * ops.rsqrt(ops.mean(input * input, axes, keepdim=True) + eps)
         if weight is not None:
             y = y * weight
+        y = _suggested_contiguous(y, x)
         return y if y.dtype == input.dtype else y.to(input.dtype)    # PyTorch's result has the input's dtype
     except (AttributeError, TypeError):
         check_tensor_args('rms_norm', 'input', 'weight?')
         raise
+
+
+def _suggested_contiguous(y, x):
+    """``y.contiguous(memory_format=x.suggest_memory_format())``, as PyTorch's rms_norm ends: a transposed input's
+    result is a C-contiguous copy (CloneBackward0), a channels-last one's stays channels-last."""
+    if y._data.flags.c_contiguous or _layout.suggests_channels_last(x):
+        return y
+    return y.contiguous()
 
 
 # -- group norm -------------------------------------------------------------------------------------------------
