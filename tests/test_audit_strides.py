@@ -238,6 +238,11 @@ ROUND4 = [   # a fourth layout fuzz of the registry samples (contiguous, transpo
     'L.nn.functional.rms_norm(t(A).t(), (4,), t(np.ones(4)))', 'L.nn.functional.rms_norm(t(A).t().half(), (4,))',
     'L.nn.functional.rms_norm(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), (5,))',
     'L.nn.functional.logsigmoid(t(A).t())', 'L.nn.functional.logsigmoid(t(A).t().double())',
+    # max_pool1d without a gradient to record runs PyTorch's max_pool1d_impl: a C-contiguous result
+    'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2), 2)',
+    'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2), 3, 1, 1)',
+    'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2).requires_grad_(), 2)',
+    'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2), 2, return_indices=True)',
 ]
 
 

@@ -437,7 +437,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                     _as_2d(dilation, 1), ceil_mode, return_indices)
     if return_indices:
         return r[0].squeeze(-2), r[1].squeeze(-2)
-    return r.squeeze(-2)
+    r = r.squeeze(-2)
+    if not r._requires_grad and not r._data.flags.c_contiguous:
+        # PyTorch pools without indices only where no gradient is recorded (max_pool1d_impl): a C-contiguous result
+        r = Tensor._make(np.ascontiguousarray(r._data))
+    return r
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -806,7 +810,11 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     r = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices)
     if return_indices:
         return r[0].squeeze(-2), r[1].squeeze(-2)
-    return r.squeeze(-2)
+    r = r.squeeze(-2)
+    if not r._requires_grad and not r._data.flags.c_contiguous:
+        # PyTorch pools without indices only where no gradient is recorded (max_pool1d_impl): a C-contiguous result
+        r = Tensor._make(np.ascontiguousarray(r._data))
+    return r
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
