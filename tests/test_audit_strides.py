@@ -243,6 +243,9 @@ ROUND4 = [   # a fourth layout fuzz of the registry samples (contiguous, transpo
     'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2), 3, 1, 1)',
     'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2).requires_grad_(), 2)',
     'L.nn.functional.max_pool1d(t(np.ones((2, 8, 3))).transpose(1, 2), 2, return_indices=True)',
+    # dropout(p=1) is input * 0: a transposed or channels-last input keeps its layout
+    'L.nn.functional.dropout(t(W).t(), p=1.0)',
+    'L.nn.functional.dropout(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), p=1.0)',
 ]
 
 

@@ -45,8 +45,9 @@ def _mask(shape, p, dtype, order=None):
     """The noise divided by 1 - p in ``dtype`` (``noise.div_(1 - p)``), as PyTorch scales it."""
     if _bf16.is_bf16(dtype):   # PyTorch's bf16 noise, divided in float and rounded to bf16
         return _bf16.from_f32(_mask(shape, p, np.dtype(np.float32), order))
-    if p == 1.0:
-        return np.zeros(shape, dtype)
+    if p == 1.0:   # (in the input's memory order, as PyTorch's input * 0 keeps a transposed input's layout)
+        return np.zeros(shape, dtype) if order is None else \
+            np.zeros([shape[d] for d in order], dtype).transpose(np.argsort(order))
     return _noise(shape, p, dtype, order) / dtype.type(1.0 - p)
 
 
