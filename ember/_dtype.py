@@ -215,7 +215,8 @@ def set_default_dtype(d):
 _SCALAR_NAMES = {'float16': 'Half', 'float32': 'Float', 'float64': 'Double', 'int8': 'Char', 'int16': 'Short',
                  'int32': 'Int', 'int64': 'Long', 'uint8': 'Byte', 'uint16': 'UInt16', 'uint32': 'UInt32',
                  'uint64': 'UInt64', 'bool': 'Bool', 'bfloat16': 'BFloat16',
-                 'complex64': 'ComplexFloat', 'complex128': 'ComplexDouble'}
+                 'complex64': 'ComplexFloat', 'complex128': 'ComplexDouble', 'qint8': 'QInt8', 'quint8': 'QUInt8',
+                 'qint32': 'QInt32'}
 
 
 _CPP_NAMES = {'float16': 'c10::Half', 'bfloat16': 'c10::BFloat16', 'float32': 'float', 'float64': 'double',

@@ -24,6 +24,11 @@ _MODULES = {
     '_tensor_str': ('', 'set_printoptions'), 'fft._stft': ('stft', 'istft'), 'cuda': ('',),
     # torch._C, and its names PyTorch has at the top too (Lightning, open_clip, pytorch-forecasting, snntorch use them)
     '_C': ('', 'PyTorchFileReader', 'ScriptModule', 'TensorType', 'Type', 'DeviceObjType', 'StreamObjType', 'Value'),
+    '_quantized': ('quantize_per_tensor', 'quantize_per_channel', 'quantize_per_tensor_dynamic', 'qscheme',
+                   'per_tensor_affine', 'per_channel_affine', 'per_tensor_symmetric', 'per_channel_symmetric',
+                   'per_channel_affine_float_qparams'),
+    '_qmethods': ('int_repr', 'q_scale', 'q_zero_point', 'q_per_channel_scales', 'q_per_channel_zero_points',
+                  'q_per_channel_axis', 'dequantize'),
     'ao.quantization._fake_quantize': ('fake_quantize_per_tensor_affine', 'fake_quantize_per_channel_affine'),
     '_foreach': ('',),   # and its _foreach_* names (PREFIXED)
     '_functorch': ('',),
@@ -41,6 +46,8 @@ _MODULES = {
 PREFIXED = {'_foreach_': '_foreach'}
 # Tensor methods left for later, the same way (a descriptor on Tensor that replaces itself): name -> module
 METHODS = {'stft': 'fft._stft', 'istft': 'fft._stft'}
+METHODS.update((n, '_qmethods') for n in ('int_repr', 'q_scale', 'q_zero_point', 'q_per_channel_scales',
+                                           'q_per_channel_zero_points', 'q_per_channel_axis', 'qscheme', 'dequantize'))
 # public name -> (module, attribute or None for the module)
 NAMES = {(attr or module): (module, attr or None) for module, attrs in _MODULES.items() for attr in attrs}
 NAMES['_segment_reduce'] = ('_segment', 'segment_reduce')   # (PyTorch Geometric's name for it)

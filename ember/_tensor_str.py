@@ -300,3 +300,20 @@ def sparse_repr(t):
     suffixes.append('layout=' + repr(t.layout))
     suffixes += _grad_suffix(t)
     return _add_suffixes('tensor(' + (',\n' + ' ' * indent).join(parts), suffixes, indent, force_newline=coo)
+
+
+def quantized_repr(t):
+    """A quantized tensor as PyTorch prints it: its dequantized values, then size, dtype, quantization_scheme and
+    the qparams (per channel: the scale and zero point tensors and the axis)."""
+    from ._quantized import _dequantized, per_tensor_affine
+    from .tensor import Tensor
+    indent = len('tensor(')
+    suffixes = ['size=' + str(tuple(t.shape)), 'dtype=' + repr(t.dtype), 'quantization_scheme=' + repr(t._qscheme)]
+    if t._qscheme is per_tensor_affine:
+        suffixes += ['scale=' + str(t._scale), 'zero_point=' + str(t._zp)]
+    else:
+        suffixes += ['scale=' + str(Tensor._make(t._scale)), 'zero_point=' + str(Tensor._make(t._zp)),
+                     'axis=' + str(t._axis)]
+    arr = _dequantized(t)
+    body = '[]' if arr.size == 0 else _body_str(arr, indent)
+    return _add_suffixes('tensor(' + body, suffixes, indent)

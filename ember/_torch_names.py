@@ -10,7 +10,8 @@ _SPECIAL = {'ember.tensor.Tensor': 'torch.Tensor', 'ember.tensor.Size': 'torch.S
             'ember.autograd._saved_hooks.SavedTensor': 'torch._C._autograd.SavedTensor',
             # sparse layouts are layouts of torch.Tensor in PyTorch (sentence-transformers prints type(embeddings))
             'ember._sparse.SparseTensor': 'torch.Tensor', 'ember._sparse_csr._Csr': 'torch.Tensor',
-            'ember._sparse_csr._Csc': 'torch.Tensor'}
+            'ember._sparse_csr._Csc': 'torch.Tensor', 'ember._quantized.QTensor': 'torch.Tensor',
+            'ember._quantized.qscheme': 'torch.qscheme'}
 
 
 def torch_path(cls):

@@ -618,6 +618,9 @@ class _Encoder:
         return {'$': 'ref', 'id': i}
 
     def _tensor_record(self, t):
+        if t.is_quantized:
+            raise NotImplementedError('ember.save of quantized tensors is not supported yet (PyTorch writes them with '
+                                      '_rebuild_qtensor); save q.int_repr() and its qparams, or q.dequantize()')
         arr = np.asarray(t._data)
         if _bf16.is_bf16(arr.dtype):   # saved as its 16-bit patterns (PyTorch's BFloat16Storage)
             rec = self._place(self._bf16_bits(arr))

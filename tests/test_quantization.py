@@ -1,6 +1,8 @@
 """Eager-mode quantization (torch.quantization / torch.ao.quantization) against PyTorch: stubs, module fusion,
 quantized tensors and quantize_dynamic, each case run through both libraries and compared."""
+import copy
 import importlib
+import pickle
 
 import numpy as np
 import pytest
@@ -177,7 +179,7 @@ def test_import_under_alias(mod):
 
 def test_unbuilt_names_refuse_by_name():
     q = ember.quantization
-    for n in ('prepare', 'convert', 'default_qconfig', 'get_default_qconfig', 'MinMaxObserver'):
+    for n in ('prepare', 'convert', 'default_qat_qconfig', 'FakeQuantize', 'prepare_qat'):
         assert hasattr(torch.quantization, n)
         with pytest.raises(NotImplementedError, match=f'torch.ao.quantization.{n} is not supported by ember'):
             getattr(q, n)()
@@ -250,3 +252,300 @@ def test_quantized_modules_import_and_refuse_by_name(mod, name):
         cls = getattr(importlib.import_module(mod), name)
     with pytest.raises(NotImplementedError, match=f'{mod}.{name} is not supported by ember yet'):
         cls(4, 3)
+
+
+# -- quantized tensors ------------------------------------------------------------------------------------------
+def _qdata(n=3000, seed=5):
+    a = (np.random.default_rng(seed).standard_normal(n) * 4).astype(np.float32)
+    a[:6] = [0.05, -0.05, 0.15, 0.25, 1e9, -1e9]     # halfway values (ties to even) and values past the range
+    return a
+
+
+def _qview(q):
+    """Everything a quantized tensor shows: its integers, values, qparams and repr."""
+    scheme = str(q.qscheme()).replace('ember.', 'torch.')
+    if 'per_tensor' in scheme:
+        params = (q.q_scale(), q.q_zero_point())
+    else:
+        params = (q.q_per_channel_scales().numpy().tolist(), q.q_per_channel_zero_points().numpy().tolist(),
+                  q.q_per_channel_axis())
+    return (q.int_repr().numpy(), q.dequantize().numpy(), params, repr(q), str(q.dtype), scheme, q.is_quantized,
+            tuple(q.shape), q.stride(), q.element_size())
+
+
+def _same_view(got, want):
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[0].dtype == want[0].dtype
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[2:] == want[2:]
+
+
+# (scale, zero_point, dtype name): odd scales, both ends of each range, qint32's wide one
+_PER_TENSOR = [(0.1, 0, 'qint8'), (0.0371, -5, 'qint8'), (0.023622047244094488, 42, 'quint8'), (1 / 3, 255, 'quint8'),
+               (0.7, 0, 'quint8'), (1e-3, 3, 'qint32'), (1e-5, -70000, 'qint32'), (2.5, -128, 'qint8')]
+
+
+@pytest.mark.parametrize('scale,zp,dt', _PER_TENSOR)
+def test_quantize_per_tensor(scale, zp, dt):
+    a = _qdata()
+    if dt == 'qint32':      # past int32's range PyTorch's float-to-int conversion overflows (-1e12 gives +2**31-1)
+        a[4:6] = [1e3, -1e3]
+    got, want = ([_qview(L.quantize_per_tensor(L.tensor(a), scale, zp, getattr(L, dt))),
+                  _qview(L.quantize_per_tensor(L.tensor(a[6:26].reshape(4, 5)), scale, zp, getattr(L, dt)))]
+                 for L in (ember, torch))
+    for g, w in zip(got, want):
+        _same_view(g, w)
+
+
+@pytest.mark.parametrize('shape', [(), (0,), (2, 3, 4), (1, 5)])
+def test_quantize_per_tensor_shapes_and_tensor_qparams(shape):
+    a = _qdata(int(np.prod(shape)) + 6)[6:].reshape(shape)
+    got, want = ([_qview(L.quantize_per_tensor(L.tensor(a), 0.5, 2, L.quint8)),
+                  _qview(L.quantize_per_tensor(L.tensor(a), L.tensor(0.25), L.tensor(1), L.qint8))]
+                 for L in (ember, torch))
+    for g, w in zip(got, want):
+        _same_view(g, w)
+
+
+def test_quantize_per_tensor_list():
+    a = _qdata(20)
+    outs = [L.quantize_per_tensor([L.tensor(a[:8]), L.tensor(a[8:])], L.tensor([0.5, 0.1]), L.tensor([2, 1]),
+                                  L.quint8) for L in (ember, torch)]
+    assert len(outs[0]) == len(outs[1]) == 2
+    for g, w in zip(*outs):
+        _same_view(_qview(g), _qview(w))
+
+
+@pytest.mark.parametrize('axis,dt', [(0, 'qint8'), (1, 'quint8'), (2, 'qint8'), (1, 'qint32')])
+def test_quantize_per_channel(axis, dt):
+    rng = np.random.default_rng(6)
+    a = (rng.standard_normal((3, 4, 5)) * 5).astype(np.float32)
+    a[0, 0, :2] = [0.05, -0.15]
+    n = a.shape[axis]
+    sc = rng.uniform(0.01, 0.7, n)
+    zp = rng.integers(0, 20, n)
+    got, want = (_qview(L.quantize_per_channel(L.tensor(a), L.tensor(sc), L.tensor(zp), axis, getattr(L, dt)))
+                 for L in (ember, torch))
+    _same_view(got, want)
+
+
+# input data for the dynamic qparams: mixed signs, all positive, all negative, constant, tiny range, empty
+_DYN = {'mixed': _qdata(500), 'positive': np.abs(_qdata(50)[6:]), 'negative': -np.abs(_qdata(50)[6:]),
+        'zeros': np.zeros(7, np.float32), 'tiny': (_qdata(40)[6:] * 1e-6).astype(np.float32),
+        'one': np.array([2.5], np.float32)}
+
+
+@pytest.mark.parametrize('reduce_range', [False, True])
+@pytest.mark.parametrize('dt', ['qint8', 'quint8'])
+@pytest.mark.parametrize('data', sorted(_DYN))
+def test_quantize_per_tensor_dynamic(data, dt, reduce_range):
+    a = np.clip(_DYN[data], -1e4, 1e4)
+    got, want = (_qview(L.quantize_per_tensor_dynamic(L.tensor(a), getattr(L, dt), reduce_range))
+                 for L in (ember, torch))
+    _same_view(got, want)
+
+
+def _layout_ops(L):
+    q = L.quantize_per_tensor(L.tensor(_qdata(30)[6:]).reshape(2, 3, 4), 0.3, 7, L.quint8)
+    ops = [q.reshape(6, 4), q.view(4, 6), q.flatten(), q.transpose(0, 2), q.permute(2, 0, 1), q[1], q[:, 1:, ::2],
+           q.reshape(6, 4).t(), q.unsqueeze(1), q[0:1].squeeze(0), q.clone(), q.detach(), q.data,
+           q.transpose(0, 1).contiguous(), copy.deepcopy(q), pickle.loads(pickle.dumps(q))]
+    return [_qview(o) for o in ops] + [(q.type(), q.is_contiguous(), q.transpose(0, 1).is_contiguous(),
+                                        q.dim(), q.numel(), len(q), q.size(-1), q[0, 0, 0].item())]
+
+
+def test_quantized_layout_ops():
+    got, want = _layout_ops(ember), _layout_ops(torch)
+    for g, w in zip(got[:-1], want[:-1]):
+        _same_view(g, w)
+    assert got[-1] == want[-1]
+
+
+def test_dequantize_function():
+    for L in (ember, torch):
+        q = L.quantize_per_tensor(L.tensor([1.5, -2.0]), 0.5, 1, L.qint8)
+        out = L.dequantize([q, q])
+        assert type(out) is tuple and out[0].tolist() == [1.5, -2.0]
+        assert L.dequantize(L.ones(2, dtype=L.float64)).dtype is L.float32
+        assert L.int_repr(q).tolist() == [4, -3] and L.q_scale(q) == 0.5 and L.q_zero_point(q) == 1
+
+
+def _quant_errors(L):
+    x = L.tensor([[-1.0, 0.05], [0.15, 2.0]])
+    q = L.quantize_per_tensor(x, 0.1, 0, L.qint8)
+    qc = L.quantize_per_channel(x, L.tensor([0.1, 0.2]), L.tensor([0, 1]), 1, L.quint8)
+    cases = {
+        'double_input': lambda: L.quantize_per_tensor(x.double(), 0.1, 0, L.qint8),
+        'long_input': lambda: L.quantize_per_tensor(x.long(), 0.1, 0, L.qint8),
+        'plain_dtype': lambda: L.quantize_per_tensor(x, 0.1, 0, L.int8),
+        'zp_above': lambda: L.quantize_per_tensor(x, 0.1, 300, L.quint8),
+        'zp_below': lambda: L.quantize_per_tensor(x, 0.1, -1, L.quint8),
+        'channel_zp': lambda: L.quantize_per_channel(x, L.tensor([0.1, 0.2]), L.tensor([0, 300]), 1, L.quint8),
+        'channel_len': lambda: L.quantize_per_channel(x, L.tensor([0.1, 0.2, 0.3]), L.tensor([0, 1, 2]), 1,
+                                                      L.quint8),
+        'channel_axis': lambda: L.quantize_per_channel(x, L.tensor([0.1, 0.2]), L.tensor([0, 1]), 2, L.quint8),
+        'dynamic_dtype': lambda: L.quantize_per_tensor_dynamic(x, L.qint32, False),
+        'dynamic_plain': lambda: L.quantize_per_tensor_dynamic(x, L.int8, False),
+        'scale_of_channel': lambda: qc.q_scale(),
+        'channel_of_tensor': lambda: q.q_per_channel_scales(),
+        'add': lambda: q + 1,
+        'mul': lambda: q * 2,
+        'numpy': lambda: q.numpy(),
+        'tolist': lambda: q.tolist(),
+        'float': lambda: q.float(),
+        'to': lambda: q.to(L.float32),
+        'item': lambda: q.item(),
+        'requires_grad': lambda: q.requires_grad_(),
+        'int_repr_plain': lambda: x.int_repr(),
+        'q_scale_plain': lambda: L.q_scale(x),
+        'qscheme_plain': lambda: x.qscheme(),
+        'exp': lambda: q.exp(),
+        'sum': lambda: q.sum(),
+        'args': lambda: L.quantize_per_tensor(1, 0.1, 0, L.qint8),
+        'args_dtype': lambda: L.quantize_per_tensor(x, 0.1, 0, None),
+        'args_channel': lambda: L.quantize_per_channel(x, 1, x, 0, L.qint8),
+        'args_dynamic': lambda: L.quantize_per_tensor_dynamic(1, L.qint8, False),
+        'args_int_repr': lambda: L.int_repr(1),
+        'args_dequantize': lambda: L.dequantize(1),
+    }
+    out = {}
+    for k, f in cases.items():
+        try:
+            f()
+            out[k] = None
+        except Exception as e:  # noqa: BLE001 (the type and message are compared)
+            msg = str(e).split('\n')[0]
+            if msg.startswith('Could not run'):     # PyTorch's goes on to list its dispatch keys
+                msg = msg.split(' This could')[0]
+            out[k] = (type(e).__name__, msg.split(', but expected')[0])
+    return out
+
+
+def test_quantized_errors():
+    got, want = _quant_errors(ember), _quant_errors(torch)
+    # PyTorch's kernels are out= forms ('aten::exp.out', 'aten::sum.IntList_out'): ember names the method
+    for k in ('exp', 'sum'):
+        assert got[k] == ('NotImplementedError', f"Could not run 'aten::{k}' with arguments from the 'QuantizedCPU' "
+                                                 "backend.")
+        assert want[k][0] == 'NotImplementedError' and 'QuantizedCPU' in want[k][1]
+        del got[k], want[k]
+    assert got == want
+
+
+def test_qscheme_objects():
+    for n in ('per_tensor_affine', 'per_channel_affine', 'per_tensor_symmetric', 'per_channel_symmetric',
+              'per_channel_affine_float_qparams'):
+        e, t = getattr(ember, n), getattr(torch, n)
+        assert repr(e) == repr(t) and str(e) == str(t) and pickle.loads(pickle.dumps(e)) is e
+        assert isinstance(e, ember.qscheme) and repr(type(e)) == repr(type(t))
+    q = ember.quantize_per_tensor(ember.ones(2), 0.1, 0, ember.qint8)
+    assert isinstance(q, ember.Tensor) and repr(type(q)) == "<class 'torch.Tensor'>"
+
+
+def test_quantize_deprecation_warning_once():
+    import subprocess
+    import sys
+    code = ('import warnings; warnings.simplefilter("always"); import {L} as t\n'
+            'with warnings.catch_warnings(record=True) as w:\n'
+            '    warnings.simplefilter("always")\n'
+            '    t.quantize_per_tensor(t.ones(2), 0.1, 0, t.qint8); t.quantize_per_tensor(t.ones(2), 0.1, 0, t.qint8)\n'
+            'print([str(x.message) for x in w])')
+    outs = [subprocess.run([sys.executable, '-c', code.format(L=L)], capture_output=True, text=True).stdout
+            for L in ('ember', 'torch')]
+    assert outs[0] == outs[1] and outs[0].count('deprecated') == 1
+
+
+# -- observers and qconfigs -------------------------------------------------------------------------------------
+# name -> (observer class, constructor keywords)
+_OBSERVERS = {
+    'minmax': ('MinMaxObserver', {}),
+    'minmax_sym_qint8': ('MinMaxObserver', {'dtype': 'qint8', 'qscheme': 'per_tensor_symmetric'}),
+    'minmax_reduce': ('MinMaxObserver', {'reduce_range': True}),
+    'minmax_custom': ('MinMaxObserver', {'quant_min': 0, 'quant_max': 15}),
+    'minmax_sym_custom_quint8': ('MinMaxObserver', {'qscheme': 'per_tensor_symmetric', 'quant_min': 0,
+                                                    'quant_max': 31}),
+    'minmax_qint32': ('MinMaxObserver', {'dtype': 'qint32'}),
+    'moving': ('MovingAverageMinMaxObserver', {}),
+    'moving_half': ('MovingAverageMinMaxObserver', {'averaging_constant': 0.5, 'dtype': 'qint8'}),
+    'per_channel': ('PerChannelMinMaxObserver', {}),
+    'per_channel_sym': ('PerChannelMinMaxObserver', {'ch_axis': 1, 'dtype': 'qint8',
+                                                     'qscheme': 'per_channel_symmetric'}),
+    'per_channel_float_qparams': ('PerChannelMinMaxObserver', {'qscheme': 'per_channel_affine_float_qparams'}),
+    'moving_per_channel': ('MovingAveragePerChannelMinMaxObserver', {'ch_axis': 2, 'averaging_constant': 0.25}),
+}
+
+
+def _observe(L, name, batches):
+    cls, kw = _OBSERVERS[name]
+    kw = {k: getattr(L, v) if isinstance(v, str) else v for k, v in kw.items()}
+    obs = getattr(L.ao.quantization, cls)(**kw)
+    out = [repr(obs)]
+    for b in batches:
+        x = L.tensor(b)
+        assert obs(x) is x
+    scale, zp = obs.calculate_qparams()
+    sd = obs.state_dict()
+    return (out + [repr(obs), list(sd), str(scale.dtype), str(zp.dtype), obs.quant_min, obs.quant_max],
+            [v.numpy() for v in sd.values()], scale.numpy(), zp.numpy())
+
+
+@pytest.mark.parametrize('name', sorted(_OBSERVERS))
+def test_observer_qparams(name):
+    import warnings
+    rng = np.random.default_rng(7)
+    batches = [(rng.standard_normal((3, 4, 5)) * s + o).astype(np.float32) for s, o in ((1, 0), (3, 1), (0.5, -2))]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')     # reduce_range's deprecation
+        got, want = _observe(ember, name, batches), _observe(torch, name, batches)
+    assert got[0] == want[0]
+    for a, b in zip(got[1], want[1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(got[2], want[2])
+    np.testing.assert_array_equal(got[3], want[3])
+
+
+def test_observer_unobserved_and_errors():
+    import warnings
+    outs = []
+    for L in (ember, torch):
+        q = L.ao.quantization
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            s, z = q.MinMaxObserver().calculate_qparams()
+        res = [s.tolist(), z.tolist(), [str(x.message) for x in w]]
+        for f in (lambda: q.MinMaxObserver(qscheme=L.per_channel_affine),
+                  lambda: q.PerChannelMinMaxObserver(qscheme=L.per_tensor_affine),
+                  lambda: q.MinMaxObserver(qscheme=L.per_tensor_symmetric, reduce_range=True),
+                  lambda: q.MinMaxObserver(quant_min=1, quant_max=10),
+                  lambda: q.MinMaxObserver(dtype=L.float32),
+                  lambda: q.PlaceholderObserver().calculate_qparams(),
+                  lambda: q.QConfig(q.MinMaxObserver(), q.MinMaxObserver),
+                  lambda: q.get_default_qconfig('foo')):
+            try:
+                f()
+                res.append(None)
+            except Exception as e:  # noqa: BLE001 (the type and message are compared)
+                res.append((type(e).__name__, str(e)))
+        outs.append(res)
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize('name', ['default_qconfig', 'default_dynamic_qconfig', 'per_channel_dynamic_qconfig',
+                                  'default_per_channel_qconfig', 'float16_dynamic_qconfig', 'float16_static_qconfig',
+                                  'float_qparams_weight_only_qconfig', 'fbgemm', 'x86', 'qnnpack'])
+def test_qconfig_repr(name):
+    def make(L):
+        q = L.ao.quantization
+        qc = q.get_default_qconfig(name) if name in ('fbgemm', 'x86', 'qnnpack') else getattr(q, name)
+        return repr(qc), repr(qc.activation()), repr(qc.weight()), type(qc).__name__, qc._fields
+    assert make(ember) == make(torch)
+    assert getattr(ember.quantization, 'default_qconfig') is ember.ao.quantization.default_qconfig
+
+
+@pytest.mark.parametrize('name', ['MinMaxObserver', 'HistogramObserver', 'PlaceholderObserver',
+                                  'PerChannelMinMaxObserver', 'MovingAveragePerChannelMinMaxObserver'])
+def test_observer_reprs(name):
+    got, want = (repr(getattr(L.ao.quantization, name)()) for L in (ember, torch))
+    assert got == want
+    assert repr(getattr(ember.ao.quantization, name).with_args(dtype=ember.qint8)) == \
+        repr(getattr(torch.ao.quantization, name).with_args(dtype=torch.qint8))

@@ -12,6 +12,7 @@ from types import MethodType, ModuleType
 import numpy as np
 
 from .._dtype import FROM_NP, DEFAULT, result_type_key, _scalar_dtype, scalar_name
+from .._dtype import dtype as _dtype_cls
 from ..autograd import forward_refusal
 from ..autograd.graph import Node
 from ..tensor import Tensor
@@ -120,6 +121,8 @@ def _parser_type(v):
     """A value's type as PyTorch's argument errors list it (ember's own types under PyTorch's names)."""
     name = type_name(v)
     if name.startswith('ember.'):
+        if isinstance(v, _dtype_cls):    # (the unheld dtypes are subclasses)
+            return 'torch.dtype'
         return 'Tensor' if isinstance(v, Tensor) else 'torch.' + type(v).__name__
     return name
 
