@@ -309,6 +309,8 @@ class _WholeMixin:
         return self.tree.tensor(rec)
 
     def reducer_override(self, obj):
+        if isinstance(obj, Tensor) and obj.is_quantized:
+            return self._qtensor(obj)
         foreign = isinstance(obj, Tensor) and _foreign_subclass(type(obj), self.param)
         if type(obj) is not Tensor and (self.param is None or type(obj) is not self.param) and not foreign:
             own = getattr(super(), 'reducer_override', None)   # a pickle_module's Pickler may have one
@@ -329,6 +331,24 @@ class _WholeMixin:
         return _REBUILD_PARAMETER_STATE, (tensor, requires_grad, hooks, state)
 
 
+
+
+    def _qtensor(self, q):
+        """A quantized tensor as PyTorch pickles it: ``_rebuild_qtensor`` of a QInt8/QUInt8/QInt32 storage of its
+        integers, with (qscheme, scale, zero_point) or (qscheme, scales, zero_points, axis)."""
+        if self.tree is None:       # first pass: its storage is written in the second
+            return int, ()
+        from ._quantized import RANGES, per_tensor_affine
+        ints = np.ascontiguousarray(q._int)
+        ref = self.tree.storage(ints.reshape(-1))
+        ref.pid = ('storage', _Global('torch', RANGES[q._qdtype][3] + 'Storage')) + ref.pid[2:]
+        scheme = _Global('torch', q._qscheme.name)
+        if q._qscheme is per_tensor_affine:
+            params = (scheme, q._scale, q._zp)
+        else:
+            params = (scheme, Tensor._make(q._scale), Tensor._make(q._zp), q._axis)
+        stride = tuple(math.prod(ints.shape[i + 1:]) for i in range(ints.ndim))
+        return _REBUILD_QTENSOR, (ref, 0, tuple(ints.shape), stride, params, False, collections.OrderedDict())
 
 
 class _WholePickler(_WholeMixin, _TorchPickler):
@@ -373,6 +393,7 @@ def _custom_pickler(module):
 _REBUILD_TENSOR = _Global('torch._utils', '_rebuild_tensor_v2')
 _TORCH_VALUES = {   # ember's dtype, Size and device named as PyTorch's in a whole-object pickle
     _dtype.dtype: lambda o: _Global('torch', o.name),
+    _dtype._Quantized: lambda o: _Global('torch', o.name),
     Size: lambda o: _Reduce(_Global('torch', 'Size'), (tuple(int(s) for s in o),)),
     device: lambda o: _Reduce(_Global('torch', 'device'), (str(o),)),
 }
@@ -381,6 +402,7 @@ _REBUILD_PARAMETER_STATE = _Global('torch._utils', '_rebuild_parameter_with_stat
 _REBUILD_TENSOR_V3 = _Global('torch._utils', '_rebuild_tensor_v3')   # (..., dtype): a tensor of an UntypedStorage
 _UNTYPED = frozenset(('uint16', 'uint32', 'uint64'))
 _REBUILD_PARAMETER = _Global('torch._utils', '_rebuild_parameter')
+_REBUILD_QTENSOR = _Global('torch._utils', '_rebuild_qtensor')
 _STORAGE_NAMES = {'float32': 'FloatStorage', 'float64': 'DoubleStorage', 'float16': 'HalfStorage',
                   'int64': 'LongStorage', 'int32': 'IntStorage', 'int16': 'ShortStorage', 'int8': 'CharStorage',
                   'uint8': 'ByteStorage', 'bool': 'BoolStorage', 'complex64': 'ComplexFloatStorage',
@@ -575,7 +597,8 @@ class _Encoder:
         if t in _VALUE_ENCODERS:
             return _VALUE_ENCODERS[t](self, obj, path, depth + 1)
         if isinstance(obj, Tensor):
-            if _foreign_subclass(t, self._param):   # pickled whole, as PyTorch's _rebuild_from_type_v2 of the class
+            if _foreign_subclass(t, self._param) or obj.is_quantized:   # pickled whole (PyTorch's
+                # _rebuild_from_type_v2 of the class; a quantized tensor's _rebuild_qtensor)
                 raise TypeError(_cannot_save(obj, path))
             return self._ref(obj, self._tensor_record)
         if isinstance(obj, np.ndarray):
@@ -618,9 +641,6 @@ class _Encoder:
         return {'$': 'ref', 'id': i}
 
     def _tensor_record(self, t):
-        if t.is_quantized:
-            raise NotImplementedError('ember.save of quantized tensors is not supported yet (PyTorch writes them with '
-                                      '_rebuild_qtensor); save q.int_repr() and its qparams, or q.dequantize()')
         arr = np.asarray(t._data)
         if _bf16.is_bf16(arr.dtype):   # saved as its 16-bit patterns (PyTorch's BFloat16Storage)
             rec = self._place(self._bf16_bits(arr))
@@ -1267,6 +1287,42 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
     return _TensorRec(data.arr, requires_grad, True)
 
 
+class _QScheme(_Plain):
+    """``torch.per_tensor_affine`` / ``per_channel_affine`` in data.pkl (ember's quantized module loads when one
+    is met)."""
+    __slots__ = ('name',)
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def value(self):
+        from ._quantized import SCHEMES
+        return SCHEMES[self.name]
+
+
+def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad, backward_hooks):
+    """A quantized tensor (per tensor or per channel affine) over a QInt8/QUInt8/QInt32 storage."""
+    from . import _quantized
+    _require(isinstance(storage, _Storage) and storage.arr.dtype.name in ('int8', 'uint8', 'int32'),
+             'refused data.pkl: a quantized tensor is rebuilt from a non-integer storage')
+    _require(not backward_hooks and requires_grad is False, 'refused data.pkl: a quantized tensor requires grad')
+    _require(isinstance(quantizer_params, tuple) and quantizer_params and isinstance(quantizer_params[0], _Plain),
+             'malformed data.pkl: quantizer parameters')
+    shape = _ints(size, 'size', 'data.pkl tensor', nonneg=True)
+    ints = np.array(_strided(storage.arr, storage_offset, shape, _ints(stride, 'stride', 'data.pkl tensor'),
+                             'data.pkl tensor'))
+    qdtype = {'int8': _dtype.qint8, 'uint8': _dtype.quint8, 'int32': _dtype.qint32}[ints.dtype.name]
+    scheme = quantizer_params[0].value
+    if scheme is _quantized.per_tensor_affine and len(quantizer_params) == 3:
+        return _Plain(_quantized.make(ints, qdtype, scheme, float(quantizer_params[1]), int(quantizer_params[2])))
+    _require(scheme is _quantized.per_channel_affine and len(quantizer_params) == 4
+             and all(isinstance(p, _TensorRec) for p in quantizer_params[1:3]),
+             f'refused data.pkl: quantized tensors of {scheme!r} are not loaded by ember')
+    return _Plain(_quantized.make(ints, qdtype, scheme, quantizer_params[1].arr.astype(np.float64),
+                                  quantizer_params[2].arr.astype(np.int64), int(quantizer_params[3])))
+
+
 _TENSOR_TYPE, _PARAMETER_TYPE = _Marker('Tensor'), _Marker('Parameter')
 _REBUILDERS = (_rebuild_tensor_v2, _rebuild_tensor, _rebuild_parameter)
 
@@ -1322,9 +1378,14 @@ _TORCH_GLOBALS = {
     ('torch', 'device'): _device,
     ('_codecs', 'encode'): _codecs_encode,
     ('torch', 'BFloat16Storage'): _StorageType('BFloat16Storage', 'uint16', bf16=True),
+    ('torch._utils', '_rebuild_qtensor'): _rebuild_qtensor,
+    ('torch', 'QInt8Storage'): _StorageType('QInt8Storage', 'int8'),
+    ('torch', 'QUInt8Storage'): _StorageType('QUInt8Storage', 'uint8'),
+    ('torch', 'QInt32Storage'): _StorageType('QInt32Storage', 'int32'),
 }
 _TORCH_GLOBALS.update({('torch', k): _StorageType(k, v) for k, v in _STORAGE_TYPES.items()})
-_TORCH_GLOBALS.update({('torch', d.name): _Plain(d) for d in _dtype.ALL})
+_TORCH_GLOBALS.update({('torch', d.name): _Plain(d) for d in _dtype.ALL + (_dtype.qint8, _dtype.quint8, _dtype.qint32)})
+_TORCH_GLOBALS.update({('torch', n): _QScheme(n) for n in ('per_tensor_affine', 'per_channel_affine')})
 for _mod in ('builtins', '__builtin__'):
     _TORCH_GLOBALS.update({(_mod, 'set'): lambda items=(): set(items),
                            (_mod, 'frozenset'): lambda items=(): frozenset(items),

@@ -243,7 +243,7 @@ def test_fake_quantize_per_channel_axis_error():
 
 
 @pytest.mark.parametrize('mod,name', [('torch.ao.nn.quantized', 'Linear'), ('torch.ao.nn.quantized', 'Quantize'),
-                                      ('torch.ao.nn.quantized.dynamic', 'Linear'),
+                                      ('torch.ao.nn.quantized.dynamic', 'GRU'),
                                       ('torch.ao.nn.quantized.dynamic', 'LSTM')])
 def test_quantized_modules_import_and_refuse_by_name(mod, name):
     from ember import aliasing
@@ -549,3 +549,161 @@ def test_observer_reprs(name):
     assert got == want
     assert repr(getattr(ember.ao.quantization, name).with_args(dtype=ember.qint8)) == \
         repr(getattr(torch.ao.quantization, name).with_args(dtype=torch.qint8))
+
+
+# -- quantize_dynamic ---------------------------------------------------------------------------------------------
+class _Nested:
+    """A module with Linear layers at two depths and an LSTM (left float unless asked for)."""
+
+    @staticmethod
+    def build(L):
+        nn = L.nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.act, self.fc2 = nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 8)
+
+            def forward(self, x):
+                return self.fc2(self.act(self.fc1(x)))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Linear(5, 8)
+                self.blocks = nn.ModuleList([Block(), Block()])
+                self.rnn = nn.LSTM(8, 4, batch_first=True)
+                self.head = nn.Linear(4, 3, bias=False)
+
+            def forward(self, x):
+                x = self.embed(x)
+                for b in self.blocks:
+                    x = x + b(x)
+                return self.head(self.rnn(x)[0])
+        return Net()
+
+
+# name -> (model builder, qconfig_spec builder, input shape)
+_DYN_MODELS = {
+    'mlp_set': (lambda L: L.nn.Sequential(L.nn.Linear(6, 4), L.nn.ReLU(), L.nn.Linear(4, 3, bias=False)),
+                lambda L: {L.nn.Linear}, (5, 6)),
+    'mlp_default': (lambda L: L.nn.Sequential(L.nn.Linear(300, 64), L.nn.Tanh(), L.nn.Linear(64, 10)),
+                    lambda L: None, (17, 300)),
+    'nested_set': (_Nested.build, lambda L: {L.nn.Linear}, (2, 7, 5)),
+    'nested_names': (_Nested.build, lambda L: {'blocks.0': L.ao.quantization.default_dynamic_qconfig,
+                                               'head': L.ao.quantization.default_dynamic_qconfig}, (3, 4, 5)),
+    'top_linear': (lambda L: L.nn.Linear(4, 2), lambda L: {L.nn.Linear}, (3, 4)),
+}
+
+
+def _dyn_case(L, name):
+    import io
+    import warnings
+    build, spec, shape = _DYN_MODELS[name]
+    L.manual_seed(0)
+    model = build(L)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        qm = L.ao.quantization.quantize_dynamic(model, spec(L), dtype=L.qint8)
+    rng = np.random.default_rng(8)
+    xs = [L.tensor((rng.standard_normal(shape) * s + o).astype(np.float32)) for s, o in ((1, 0), (4, 1), (0.1, -3))]
+    with L.no_grad():
+        outs = [qm(x).numpy() for x in xs]
+    quantized = {n: m for n, m in qm.named_modules() if type(m).__name__ == 'Linear' and hasattr(m, '_packed_params')}
+    weights = {n: (m.weight().int_repr().numpy(), m.weight().q_scale(), m.weight().q_zero_point(),
+                   None if m.bias() is None else m.bias().detach().numpy(), repr(m.weight())) for n, m in quantized.items()}
+    sd = qm.state_dict()
+    buf = io.BytesIO()
+    L.save(sd, buf)
+    flags = (qm is model, hasattr(qm, 'qconfig'), qm.training, [m.training for m in quantized.values()],
+             [n for n, m in qm.named_modules() if hasattr(m, 'qconfig')])
+    return repr(qm), list(sd), weights, outs, flags, buf.getvalue()
+
+
+@pytest.mark.parametrize('name', sorted(_DYN_MODELS))
+def test_quantize_dynamic(name):
+    import io
+    got, want = _dyn_case(ember, name), _dyn_case(torch, name)
+    assert got[0] == want[0]
+    assert got[1] == want[1]
+    assert got[2].keys() == want[2].keys()
+    for k in got[2]:
+        g, w = got[2][k], want[2][k]
+        np.testing.assert_array_equal(g[0], w[0])
+        assert g[1:3] == w[1:3] and g[4] == w[4]
+        assert (g[3] is None) == (w[3] is None)
+        if g[3] is not None:
+            np.testing.assert_array_equal(g[3], w[3])
+    for g, w in zip(got[3], want[3]):
+        if name.startswith('mlp'):      # quantized Linear and ReLU/Tanh only: fbgemm's values bit for bit
+            np.testing.assert_array_equal(g, w)
+        else:                           # float layers between (LSTM, GELU, float Linear: BLAS's last bits)
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    assert got[4] == want[4]
+    for data in (got[5], want[5]):      # each library loads the other's checkpoint to the same tensors
+        a, b = ember.load(io.BytesIO(data)), torch.load(io.BytesIO(data))
+        assert list(a) == list(b)
+        for k in a:
+            va, vb = a[k], b[k]
+            if isinstance(va, tuple):
+                assert repr(va) == repr(vb)
+            elif isinstance(va, ember.Tensor):
+                np.testing.assert_array_equal(va.numpy(), vb.numpy())
+            else:
+                assert str(va) == str(vb)
+
+
+def test_dynamic_linear_module_and_state_dict_round_trip():
+    import warnings
+    outs = []
+    for L in (ember, torch):
+        nnqd = L.ao.nn.quantized.dynamic
+        m = nnqd.Linear(3, 2)
+        res = [repr(m), m.bias().tolist(), m.weight().shape, m.weight().dtype, list(m.state_dict()), list(m.parameters()),
+               repr(nnqd.Linear(3, 2, bias_=False).bias())]
+        L.manual_seed(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            src = L.ao.quantization.quantize_dynamic(L.nn.Sequential(L.nn.Linear(3, 2)), {L.nn.Linear})
+        m.load_state_dict(src[0].state_dict())
+        res += [m.weight().int_repr().tolist(), m.weight().q_scale(), m(L.ones(1, 3) * 0.7).tolist()]
+        outs.append([str(x).replace('ember.', 'torch.') for x in res])
+    assert outs[0] == outs[1]
+
+
+def test_quantize_dynamic_refusals():
+    import warnings
+    L = ember
+    warnings.simplefilter('ignore')
+    model = _Nested.build(L)
+    with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.dynamic.LSTM is not supported by ember'):
+        L.ao.quantization.quantize_dynamic(model)          # the default spec names nn.LSTM
+    with pytest.raises(NotImplementedError, match='torch.float16'):
+        L.ao.quantization.quantize_dynamic(model, {L.nn.Linear}, dtype=L.float16)
+    with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.Embedding is not supported by ember'):
+        L.ao.quantization.quantize_dynamic(L.nn.Sequential(L.nn.Embedding(3, 2)), dtype=L.quint8)
+    qm = L.ao.quantization.quantize_dynamic(L.nn.Sequential(L.nn.Linear(3, 2)), {L.nn.Linear})
+    L.backends.quantized.engine = 'qnnpack'
+    try:
+        with pytest.raises(NotImplementedError, match="engine is 'qnnpack'"):
+            qm(L.ones(1, 3))
+    finally:
+        L.backends.quantized.engine = 'x86'
+    for Lib in (ember, torch):   # ValueError for a dtype with no default qconfigs, as PyTorch's
+        with pytest.raises(ValueError, match="Don't know how to quantize with default settings for torch.int8"):
+            Lib.ao.quantization.quantize_dynamic(Lib.nn.Sequential(Lib.nn.Linear(3, 2)), dtype=Lib.int8)
+
+
+def test_quantized_engine():
+    outs = []
+    for L in (ember, torch):
+        q = L.backends.quantized
+        res = [q.engine, q.supported_engines]
+        for e in ('fbgemm', 'foo', 'none', 'x86'):
+            try:
+                q.engine = e
+                res.append(q.engine)
+            except RuntimeError as err:
+                res.append(str(err))
+        outs.append(res)
+    assert outs[0] == outs[1]

@@ -6,8 +6,8 @@ _NAMES = ('FakeQuantize', 'FixedQParamsFakeQuantize', 'FusedMovingAvgObsFakeQuan
           'default_debug_observer', 'default_debug_qconfig', 'default_fake_quant', 'default_histogram_observer',
           'default_qat_qconfig', 'default_qat_qconfig_v2', 'default_weight_fake_quant',
           'default_weight_only_qconfig', 'disable_fake_quant', 'disable_observer', 'enable_fake_quant',
-          'enable_observer', 'get_default_qat_qconfig', 'prepare', 'prepare_qat', 'propagate_qconfig_', 'quantize',
-          'quantize_qat', 'quantize_dynamic', 'swap_module', 'quantize_jit', 'quantize_dynamic_jit', 'prepare_jit',
+          'enable_observer', 'get_default_qat_qconfig', 'prepare', 'prepare_qat', 'quantize',
+          'quantize_qat', 'swap_module', 'quantize_jit', 'quantize_dynamic_jit', 'prepare_jit',
           'convert_jit')
 
 
@@ -22,7 +22,8 @@ class Unbuilt:
         raise NotImplementedError(
             f'{self.where}.{self.__name__} is not supported by ember yet (ember builds QuantStub/DeQuantStub, '
             'fuse_modules, fake_quantize_per_tensor/channel_affine, quantized tensors, the MinMax observers, '
-            'qconfigs; no fake-quantize modules, prepare/convert, dynamic or static quantization, quantized modules)')
+            'qconfigs and quantize_dynamic of nn.Linear; no fake-quantize modules, prepare/convert, static '
+            'quantization or quantized modules other than dynamic Linear)')
 
     def __repr__(self):
         return f'<{self.where}.{self.__name__}: not supported by ember yet>'

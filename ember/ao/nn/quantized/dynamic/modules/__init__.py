@@ -1,0 +1,4 @@
+"""``torch.ao.nn.quantized.dynamic.modules``: the dynamically quantized modules ember builds (Linear)."""
+from .linear import Linear
+
+__all__ = ['Linear']
