@@ -707,3 +707,32 @@ def test_quantized_engine():
                 res.append(str(err))
         outs.append(res)
     assert outs[0] == outs[1]
+
+
+def _histogram_batches():
+    rng = np.random.default_rng(9)
+    return {'one': [rng.standard_normal(1000) * 2],
+            'growing': [rng.standard_normal(500), rng.standard_normal(300) * 3 + 1, rng.uniform(-1, 0.5, 200)],
+            'positive': [np.abs(rng.standard_normal(400))],
+            'constant_first': [np.full(10, 2.0), rng.standard_normal(50)],
+            'with_inf': [np.array([1.0, np.inf, -2.0, 0.5]), rng.standard_normal(30)]}
+
+
+@pytest.mark.parametrize('kw', [{}, {'reduce_range': True}, {'dtype': 'qint8', 'qscheme': 'per_tensor_symmetric'},
+                                {'bins': 256, 'quant_min': 0, 'quant_max': 127}], ids=str)
+@pytest.mark.parametrize('data', sorted(_histogram_batches()))
+def test_histogram_observer(data, kw):
+    import warnings
+    outs = []
+    for L in (ember, torch):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            obs = L.ao.quantization.HistogramObserver(**{k: getattr(L, v) if isinstance(v, str) else v
+                                                         for k, v in kw.items()})
+            for b in _histogram_batches()[data]:
+                obs(L.tensor(b.astype(np.float32)))
+            scale, zp = obs.calculate_qparams()
+        outs.append((scale.tolist(), zp.tolist(), str(scale.dtype), str(zp.dtype), repr(obs), list(obs.state_dict()),
+                     obs.histogram.numpy().copy(), sorted({str(x.message) for x in w})))
+    assert outs[0][:6] == outs[1][:6] and outs[0][7] == outs[1][7]
+    np.testing.assert_array_equal(outs[0][6], outs[1][6])

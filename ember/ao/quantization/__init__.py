@@ -68,7 +68,8 @@ from . import observer, qconfig, quantize  # noqa: E402 (observer subclasses Obs
 from .quantize import propagate_qconfig_, quantize_dynamic  # noqa: E402
 from .observer import (HistogramObserver, MinMaxObserver, MovingAverageMinMaxObserver,  # noqa: E402
                        MovingAveragePerChannelMinMaxObserver, PerChannelMinMaxObserver, PlaceholderObserver,
-                       default_dynamic_quant_observer, default_float_qparams_observer, default_observer,
+                       default_dynamic_quant_observer, default_float_qparams_observer, default_histogram_observer,
+                       default_observer,
                        default_per_channel_weight_observer, default_placeholder_observer, default_weight_observer)
 from .qconfig import (QConfig, QConfigDynamic, default_dynamic_qconfig, default_per_channel_qconfig,  # noqa: E402
                       default_qconfig, float16_dynamic_qconfig, float16_static_qconfig,
@@ -77,7 +78,7 @@ from .qconfig import (QConfig, QConfigDynamic, default_dynamic_qconfig, default_
 __all__ += ['HistogramObserver', 'MinMaxObserver', 'MovingAverageMinMaxObserver',
             'MovingAveragePerChannelMinMaxObserver', 'PerChannelMinMaxObserver', 'PlaceholderObserver', 'QConfig',
             'QConfigDynamic', 'default_dynamic_qconfig', 'default_dynamic_quant_observer',
-            'default_float_qparams_observer', 'default_observer', 'default_per_channel_qconfig',
+            'default_float_qparams_observer', 'default_histogram_observer', 'default_observer', 'default_per_channel_qconfig',
             'default_per_channel_weight_observer', 'default_placeholder_observer', 'default_qconfig',
             'default_weight_observer', 'float16_dynamic_qconfig', 'float16_static_qconfig',
             'float_qparams_weight_only_qconfig', 'get_default_qconfig', 'per_channel_dynamic_qconfig',

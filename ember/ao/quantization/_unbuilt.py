@@ -3,7 +3,7 @@ by name when used, so programs that only import them still load (never a silent 
 
 _NAMES = ('FakeQuantize', 'FixedQParamsFakeQuantize', 'FusedMovingAvgObsFakeQuantize', 'NoopObserver',
           'RecordingObserver', 'add_quant_dequant', 'convert', 'default_activation_only_qconfig',
-          'default_debug_observer', 'default_debug_qconfig', 'default_fake_quant', 'default_histogram_observer',
+          'default_debug_observer', 'default_debug_qconfig', 'default_fake_quant',
           'default_qat_qconfig', 'default_qat_qconfig_v2', 'default_weight_fake_quant',
           'default_weight_only_qconfig', 'disable_fake_quant', 'disable_observer', 'enable_fake_quant',
           'enable_observer', 'get_default_qat_qconfig', 'prepare', 'prepare_qat', 'quantize',

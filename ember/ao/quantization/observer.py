@@ -14,7 +14,7 @@ from . import ObserverBase as _ObserverBase
 __all__ = ['ObserverBase', 'UniformQuantizationObserverBase', 'MinMaxObserver', 'MovingAverageMinMaxObserver',
            'PerChannelMinMaxObserver', 'MovingAveragePerChannelMinMaxObserver', 'HistogramObserver',
            'PlaceholderObserver',
-           'default_observer', 'default_weight_observer', 'default_dynamic_quant_observer',
+           'default_observer', 'default_histogram_observer', 'default_weight_observer', 'default_dynamic_quant_observer',
            'default_per_channel_weight_observer', 'default_placeholder_observer', 'default_float_qparams_observer',
            'get_observer_state_dict', 'load_observer_state_dict']
 _EPS = 1.1920928955078125e-07    # torch.finfo(torch.float32).eps
@@ -325,33 +325,152 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
 
 
 class HistogramObserver(UniformQuantizationObserverBase):
-    """PyTorch's histogram-based observer (qconfigs name it): made and printed as PyTorch's; recording and
-    ``calculate_qparams`` (its search for the least-error range) are not built yet and refuse by name."""
+    """Keeps a ``bins``-bin histogram of everything seen (rebinned over the growing range through a 16-times finer
+    grid) and picks the range whose 256-level quantization has the least L2 error (PyTorch's search, op for op on
+    float32 tensors, so the qparams are its bits)."""
 
     def __init__(self, bins=2048, dtype=_dtype.quint8, qscheme=per_tensor_affine, reduce_range=False, quant_min=None,
                  quant_max=None, factory_kwargs=None, eps=_EPS, is_dynamic=False, **kwargs):
         import ember
         if qscheme not in _PER_TENSOR:
-            raise NotImplementedError("HistogramObserver's qscheme only support torch.per_tensor_symmetric                     "
-                                      'and torch.per_tensor_affine.')
+            raise NotImplementedError("HistogramObserver's qscheme only support torch.per_tensor_symmetric "
+                                      '                    and torch.per_tensor_affine.')
         if is_dynamic:
             raise NotImplementedError("HistogramObserver doesn't support dynamic quantization")
         super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range, quant_min=quant_min,
                          quant_max=quant_max, factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic, **kwargs)
         self.bins = bins
-        self.register_buffer('histogram', ember.zeros(bins))
-        self.register_buffer('min_val', ember.tensor(float('inf')))
-        self.register_buffer('max_val', ember.tensor(float('-inf')))
-        self.dst_nbins = 256
+        self.register_buffer('histogram', ember.zeros(bins, **(factory_kwargs or {})))
+        self.register_buffer('min_val', ember.tensor(float('inf'), **(factory_kwargs or {})))
+        self.register_buffer('max_val', ember.tensor(float('-inf'), **(factory_kwargs or {})))
+        self.dst_nbins = 2 ** (32 if dtype.name in ('qint32', 'int32') else 8)
         self.upsample_rate = 16
 
+    # -- recording ---------------------------------------------------------------------------------------------
+    def _set(self, name, value):
+        buf = getattr(self, name)
+        buf.detach_().resize_(value.shape)
+        buf.copy_(value)
+
+    def _rebinned(self, hist, lo, hi, new_lo, new_hi):
+        """``hist`` over [lo, hi] moved onto ``bins`` bins over [new_lo, new_hi]: each bin split into
+        ``upsample_rate`` equal parts, each part counted in the new bin holding its midpoint."""
+        import ember
+        n = self.bins * self.upsample_rate
+        parts = hist.repeat_interleave(self.upsample_rate) / self.upsample_rate
+        width = (hi - lo) / n
+        mids = ember.linspace(lo, hi, n + 1)[:-1] + 0.5 * width
+        edges = ember.linspace(new_lo, new_hi, self.bins + 1)
+        where = (ember.bucketize(mids, edges, right=True) - 1).clamp(0, self.bins - 1)
+        return ember.bincount(where, weights=parts, minlength=self.bins)
+
+    def _merged(self, update, new_lo, new_hi):
+        import ember
+        lo, hi = self.min_val, self.max_val
+        if float(lo) == float(hi):    # a one-point histogram: its count lands in one new bin
+            return ember.histc(lo, bins=self.bins, min=new_lo, max=new_hi) * ember.sum(self.histogram) + update
+        return update + self._rebinned(self.histogram, lo, hi, new_lo, new_hi)
+
+    def reset_histogram(self, x, min_val, max_val):
+        import ember
+        self._set('min_val', min_val)
+        self._set('max_val', max_val)
+        self._set('histogram', ember.histc(x, self.bins, min=min_val, max=max_val))
+
     def forward(self, x_orig):
-        raise NotImplementedError('torch.ao.quantization.HistogramObserver.forward is not supported by ember yet '
-                                  '(use MinMaxObserver or MovingAverageMinMaxObserver)')
+        import ember
+        if x_orig.numel() == 0:
+            return x_orig
+        x = x_orig.detach()
+        lo, hi = ember.aminmax(x)
+        if float(lo) == float('-inf') or float(hi) == float('inf'):
+            warnings.warn('torch.inf detected in input tensor, ignoring input', stacklevel=2)
+            x = x[x.abs() != float('inf')]
+            if x.numel() == 0:
+                return x_orig
+            lo, hi = ember.aminmax(x)
+        if float(self.min_val) == float('inf') or float(self.max_val) == float('-inf'):
+            self.reset_histogram(x, lo, hi)
+            return x_orig
+        new_lo = ember.min(self.min_val, lo).detach()
+        new_hi = ember.max(self.max_val, hi).detach()
+        update = ember.histc(x, self.bins, min=new_lo, max=new_hi)
+        if float(new_lo) == float(self.min_val) and float(new_hi) == float(self.max_val):
+            self._set('histogram', self.histogram + update)
+        else:
+            self._set('histogram', self._merged(update, new_lo, new_hi))
+            self._set('min_val', new_lo)
+            self._set('max_val', new_hi)
+        return x_orig
+
+    # -- the range search --------------------------------------------------------------------------------------
+    def _get_norm(self, delta_begin, delta_end, density):
+        """The integral of density * x^2 over [delta_begin, delta_end]."""
+        return density * ((delta_end * delta_end * delta_end - delta_begin * delta_begin * delta_begin) / 3)
+
+    def _compute_quantization_error(self, next_start_bin, next_end_bin):
+        """The L2 error of quantizing the histogram to ``dst_nbins`` levels over bins [start, end]."""
+        import ember
+        width = (self.max_val.item() - self.min_val.item()) / self.bins
+        dst = width * (next_end_bin - next_start_bin + 1) / self.dst_nbins
+        if dst == 0.0:
+            return 0.0
+        begin = (ember.arange(self.bins) - next_start_bin) * width
+        end = begin + width
+        first = ember.clamp(ember.div(begin, dst, rounding_mode='floor'), 0, self.dst_nbins - 1)
+        last = ember.clamp(ember.div(end, dst, rounding_mode='floor'), 0, self.dst_nbins - 1)
+        density = self.histogram / width
+        norm = ember.zeros(self.bins)
+        norm += self._get_norm(begin - (first + 0.5) * dst, ember.ones(self.bins) * (dst / 2), density)
+        norm += (last - first - 1) * self._get_norm(ember.tensor(-dst / 2), ember.tensor(dst / 2), density)
+        norm += self._get_norm(ember.tensor(-dst / 2), end - (last * dst + dst / 2), density)
+        return norm.sum().item()
+
+    def _non_linear_param_search(self):
+        """The [min, max] sub-range of the histogram with the least quantization error: the range shrinks from
+        whichever end drops more bins per 1e-5 of the mass, until the error grows."""
+        import ember
+        if self.histogram.size()[0] != self.bins:
+            raise AssertionError('bins mismatch')
+        width = (self.max_val - self.min_val) / self.bins
+        total = ember.sum(self.histogram).item()
+        csum = ember.cumsum(self.histogram, dim=0).tolist()
+        alpha, beta, start, end, best = 0.0, 1.0, 0, self.bins - 1, float('inf')
+        while alpha < beta:
+            next_alpha, next_beta = alpha + 1e-5, beta - 1e-5
+            left, right = start, end
+            while left < end and csum[left] < next_alpha * total:
+                left += 1
+            while right > start and csum[right] > next_beta * total:
+                right -= 1
+            new_start, new_end = start, end
+            if left - start > end - right:
+                new_start, alpha = left, next_alpha
+            else:
+                new_end, beta = right, next_beta
+            if (new_start, new_end) == (start, end):
+                continue
+            norm = self._compute_quantization_error(new_start, new_end)
+            if norm > best:
+                break
+            best, start, end = norm, new_start, new_end
+        return self.min_val + width * start, self.min_val + width * (end + 1)
 
     def calculate_qparams(self):
-        raise NotImplementedError('torch.ao.quantization.HistogramObserver.calculate_qparams is not supported by '
-                                  'ember yet (use MinMaxObserver or MovingAverageMinMaxObserver)')
+        import ember
+        if float(self.min_val) == float('inf') and float(self.max_val) == float('-inf'):
+            warnings.warn('must run observer before calling calculate_qparams.                                    '
+                          'Returning default scale and zero point ', stacklevel=2)
+            return ember.tensor([1.0]), ember.tensor([0])
+        if self.bins != len(self.histogram):
+            raise AssertionError('The number of bins in histogram should be equal to the number of bins supplied '
+                                 'while making this observer')
+        return self._calculate_qparams(*self._non_linear_param_search())
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + 'min_val'] = self.min_val
+        destination[prefix + 'max_val'] = self.max_val
 
     def extra_repr(self):
         return f'min_val={self.min_val}, max_val={self.max_val}'
@@ -409,6 +528,7 @@ def load_observer_state_dict(mod, obs_dict):
 
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
 default_placeholder_observer = PlaceholderObserver
+default_histogram_observer = HistogramObserver.with_args(quant_min=0, quant_max=127)
 default_weight_observer = MinMaxObserver.with_args(dtype=_dtype.qint8, qscheme=per_tensor_symmetric)
 default_per_channel_weight_observer = PerChannelMinMaxObserver.with_args(dtype=_dtype.qint8,
                                                                          qscheme=per_channel_symmetric)
