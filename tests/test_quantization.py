@@ -243,8 +243,8 @@ def test_fake_quantize_per_channel_axis_error():
 
 
 @pytest.mark.parametrize('mod,name', [('torch.ao.nn.quantized', 'Linear'), ('torch.ao.nn.quantized', 'Quantize'),
-                                      ('torch.ao.nn.quantized.dynamic', 'GRU'),
-                                      ('torch.ao.nn.quantized.dynamic', 'LSTM')])
+                                      ('torch.ao.nn.quantized.dynamic', 'GRUCell'),
+                                      ('torch.ao.nn.quantized.dynamic', 'LSTMCell')])
 def test_quantized_modules_import_and_refuse_by_name(mod, name):
     from ember import aliasing
     assert hasattr(importlib.import_module(mod), name)
@@ -676,8 +676,9 @@ def test_quantize_dynamic_refusals():
     L = ember
     warnings.simplefilter('ignore')
     model = _Nested.build(L)
-    with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.dynamic.LSTM is not supported by ember'):
-        L.ao.quantization.quantize_dynamic(model)          # the default spec names nn.LSTM
+    cells = L.nn.Sequential(L.nn.LSTMCell(3, 2))
+    with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.dynamic.LSTMCell is not supported by ember'):
+        L.ao.quantization.quantize_dynamic(cells)          # the default spec names nn.LSTMCell
     with pytest.raises(NotImplementedError, match='torch.float16'):
         L.ao.quantization.quantize_dynamic(model, {L.nn.Linear}, dtype=L.float16)
     with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.Embedding is not supported by ember'):
@@ -736,3 +737,49 @@ def test_histogram_observer(data, kw):
                      obs.histogram.numpy().copy(), sorted({str(x.message) for x in w})))
     assert outs[0][:6] == outs[1][:6] and outs[0][7] == outs[1][7]
     np.testing.assert_array_equal(outs[0][6], outs[1][6])
+
+
+# (mode, constructor keywords, input shape, hx given)
+_DYN_RNN = [('LSTM', dict(input_size=5, hidden_size=8), (6, 3, 5), False),
+            ('LSTM', dict(input_size=5, hidden_size=8, num_layers=2, bidirectional=True, batch_first=True), (3, 6, 5),
+             True),
+            ('LSTM', dict(input_size=5, hidden_size=8, num_layers=3), (30, 4, 5), False),
+            ('GRU', dict(input_size=5, hidden_size=7, num_layers=2), (4, 2, 5), True),
+            ('GRU', dict(input_size=5, hidden_size=7, bidirectional=True, batch_first=True), (2, 4, 5), False)]
+
+
+def _dyn_rnn(L, mode, kw, shape, with_hx):
+    import warnings
+    L.manual_seed(0)
+    cls = getattr(L.nn, mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        qm = L.ao.quantization.quantize_dynamic(L.nn.Sequential(cls(**kw), L.nn.Identity()), {cls})
+    rng = np.random.default_rng(1)
+    x = L.tensor(rng.standard_normal(shape).astype(np.float32))
+    args = [x]
+    if with_hx:
+        b = shape[0] if kw.get('batch_first') else shape[1]
+        n = kw.get('num_layers', 1) * (2 if kw.get('bidirectional') else 1)
+        h = [L.tensor(rng.standard_normal((n, b, kw['hidden_size'])).astype(np.float32)) for _ in range(2)]
+        args.append(tuple(h) if mode == 'LSTM' else h[0])
+    with L.no_grad():
+        out, state = qm[0](*args)
+    states = state if isinstance(state, tuple) else (state,)
+    errors = []
+    for bad in (lambda: qm[0](x[0]), lambda: qm[0](L.ones(2, 2, 3))):
+        try:
+            bad()
+            errors.append(None)
+        except RuntimeError as e:
+            errors.append(str(e))
+    return repr(qm), qm[0].training, list(qm.state_dict()), out.numpy(), [s.numpy() for s in states], errors
+
+
+@pytest.mark.parametrize('case', range(len(_DYN_RNN)))
+def test_quantize_dynamic_rnn(case):
+    got, want = _dyn_rnn(ember, *_DYN_RNN[case]), _dyn_rnn(torch, *_DYN_RNN[case])
+    assert got[:3] == want[:3] and got[5] == want[5]
+    np.testing.assert_array_equal(got[3], want[3])        # fbgemm's projections, nn's gate arithmetic: bit for bit
+    for g, w in zip(got[4], want[4]):
+        np.testing.assert_array_equal(g, w)

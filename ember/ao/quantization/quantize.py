@@ -35,10 +35,11 @@ class _Refused:
 
 def get_default_dynamic_quant_module_mappings():
     """Float module type -> its dynamic quantized module (PyTorch's default dynamic mapping)."""
-    from ..nn.quantized.dynamic import Linear
+    from ..nn.quantized.dynamic import GRU, LSTM, Linear
     from ..nn import intrinsic
-    mapping = {nn.Linear: Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: Linear}
-    for name in _RECURRENT:
+    mapping = {nn.Linear: Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: Linear, nn.LSTM: LSTM,
+               nn.GRU: GRU}
+    for name in _RECURRENT[2:]:
         mapping[getattr(nn, name)] = _Refused(f'torch.ao.nn.quantized.dynamic.{name}')
     for name in ('Embedding', 'EmbeddingBag'):
         mapping[getattr(nn, name)] = _Refused(f'torch.ao.nn.quantized.{name}')

@@ -2,3 +2,6 @@
 from .linear import Linear
 
 __all__ = ['Linear']
+from .rnn import GRU, LSTM  # noqa: E402
+
+__all__ += ['LSTM', 'GRU']

@@ -49,14 +49,33 @@ class LinearPackedParams(Module):
         return repr(self._weight_bias())
 
 
-def dynamic_linear(x, weight, bias):
-    """fbgemm's dynamic int8 linear: x quantized to quint8 over [min, max] (range 0..127), int32 products less the
-    zero point's share, then one fused multiply-add per value: ``acc * (x_scale * w_scale) + bias`` in float32 (the
-    FMA matched PyTorch's on all of 34000 outputs, two roundings differed in a quarter of them)."""
+def check_engine(what):
+    """ember gives the 'x86' / 'fbgemm' engines' values: any other engine refuses."""
     from ...... import backends
     if backends.quantized.engine not in ('x86', 'fbgemm'):
-        raise NotImplementedError(f"ember's dynamic quantized Linear gives the 'x86' / 'fbgemm' engines' values; "
+        raise NotImplementedError(f"ember's dynamic quantized {what} gives the 'x86' / 'fbgemm' engines' values; "
                                   f"torch.backends.quantized.engine is '{backends.quantized.engine}'")
+
+
+def dynamic_matmul(rows, weight, bias):
+    """fbgemm's dynamic int8 linear of the float32 rows ``rows`` (n, k): quantized to quint8 over their [min, max]
+    (range 0..127), int32 products less the zero point's share, then one fused multiply-add per value:
+    ``acc * (x_scale * w_scale) + bias`` in float32 (the FMA matched PyTorch's on all of 34000 outputs, two
+    roundings differed in a quarter of them). ``weight``: a qint8 QTensor; ``bias``: a Tensor or None."""
+    lo, hi = (float(rows.min()), float(rows.max())) if rows.size else (0.0, 0.0)
+    scale, zp = choose_qparams(lo, hi, *RANGES[_dtype.quint8][:2], reduce_range=True)
+    xq = quantize_array(rows, scale, zp, _dtype.quint8, fused=True).astype(np.int64)
+    w = weight._int.astype(np.int64)
+    acc = xq @ w.T - zp * w.sum(axis=1)[None, :]
+    out = acc * np.float64(np.float32(scale) * np.float32(weight._scale))
+    if bias is not None:
+        out = out + bias._data.astype(np.float64)
+    return out.astype(np.float32)
+
+
+def dynamic_linear(x, weight, bias):
+    """``dynamic_matmul`` over the last dimension of float32 tensor ``x``."""
+    check_engine('Linear')
     if not isinstance(x, Tensor) or x.dtype is not _dtype.float32:
         raise RuntimeError('Expected input to be float32 for dynamic quantized Linear (ember builds float32 only)')
     a = x._data
@@ -64,17 +83,22 @@ def dynamic_linear(x, weight, bias):
     if a.ndim == 0 or a.shape[-1] != k:
         raise RuntimeError(f'The number of columns of the input ({a.shape[-1] if a.ndim else 1}) must equal the '
                            f'weight\'s in_features ({k})')
-    rows = a.reshape(-1, k)
-    lo, hi = (float(rows.min()), float(rows.max())) if rows.size else (0.0, 0.0)
-    scale, zp = choose_qparams(lo, hi, *RANGES[_dtype.quint8][:2], reduce_range=True)
-    xq = quantize_array(rows, scale, zp, _dtype.quint8, fused=True).astype(np.int64)
-    w = weight._int.astype(np.int64)
-    acc = xq @ w.T - zp * w.sum(axis=1)[None, :]
-    mult = np.float64(np.float32(scale) * np.float32(weight._scale))
-    out = acc * mult
-    if bias is not None:
-        out = out + bias._data.astype(np.float64)
-    return Tensor._make(out.astype(np.float32).reshape(a.shape[:-1] + (w.shape[0],)))
+    out = dynamic_matmul(a.reshape(-1, k), weight, bias)
+    return Tensor._make(out.reshape(a.shape[:-1] + (weight._int.shape[0],)))
+
+
+def quantized_weight(observer_factory, w):
+    """Float weight ``w`` observed by a fresh weight observer and quantized per tensor to qint8."""
+    observer = observer_factory()
+    if observer.dtype is not _dtype.qint8:
+        raise NotImplementedError(f'ember builds dynamic quantization to torch.qint8 only, not {observer.dtype} '
+                                  '(torch.float16 weights are not supported yet)')
+    if observer.qscheme not in (per_tensor_affine, _symmetric()):
+        raise NotImplementedError(f'ember builds per-tensor weight quantization of dynamic modules only, not '
+                                  f'{observer.qscheme}')
+    observer(w)
+    scale, zp = observer.calculate_qparams()
+    return quantize_per_tensor(w.detach().float(), float(scale), int(zp), _dtype.qint8)
 
 
 class Linear(Module):
@@ -143,17 +167,8 @@ class Linear(Module):
                                  f'[\'Linear\', \'NonDynamicallyQuantizableLinear\']')
         if not hasattr(mod, 'qconfig'):
             raise AssertionError('Input float module must have qconfig defined')
-        observer = mod.qconfig.weight()
-        dtype = observer.dtype
-        if dtype is not _dtype.qint8:
-            raise NotImplementedError(f'ember builds dynamic quantization of Linear to torch.qint8 only, not {dtype} '
-                                      '(torch.float16 weights are not supported yet)')
-        observer(mod.weight)
-        scale, zp = observer.calculate_qparams()
-        if observer.qscheme not in (per_tensor_affine, _symmetric()):
-            raise NotImplementedError(f'ember builds per-tensor weight quantization of dynamic Linear only, not '
-                                      f'{observer.qscheme}')
-        qweight = quantize_per_tensor(mod.weight.float(), float(scale), int(zp), _dtype.qint8)
+        qweight = quantized_weight(mod.qconfig.weight, mod.weight)
+        dtype = _dtype.qint8
         out = cls(mod.in_features, mod.out_features, dtype=dtype)
         out.set_weight_bias(qweight, mod.bias)
         return out
