@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _bf16, _dtype, _fullpickle, _savefile
+from . import _bf16, _dtype, _fullpickle, _savefile, _torchzip
 from ._fullpickle import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: F401
 from .tensor import Size, Tensor, device, user_state
 
@@ -36,7 +36,6 @@ _FORMAT, _VERSION = 'ember', 1
 _PREFIX = 'archive/'
 _HEADER = 'ember.json'
 _MAX_DEPTH = 100
-_ZIP64_AT = 1 << 30
 _CHUNK = 1 << 24
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _STORAGE_DTYPES = {np.dtype(n).name: np.dtype(n) for n in (
@@ -110,7 +109,7 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, _use_ne
             raise
         return _save_whole(obj, f, pickle_protocol, archive)
     pkl, raw = _TorchTree(header, storages).pickle(pickle_protocol, _pid_tail(archive))
-    _write_to(f, lambda fh: archive(fh, pkl, raw))
+    _write_to(f, _archive_call(archive, f, pkl, raw))
 
 
 def _legacy_writer(protocol):
@@ -150,7 +149,19 @@ def _save_whole(obj, f, pickle_protocol, archive, pickler=None):
     """``torch.save(model)``: an object that is not plain data is pickled whole, as PyTorch does (loading
     it needs ``weights_only=False``); one that cannot be pickled raises the error PyTorch's pickler raises."""
     pkl, raw = (pickler or _WholePickler).run(obj, pickle_protocol, _pid_tail(archive))
-    _write_to(f, lambda fh: archive(fh, pkl, raw))
+    _write_to(f, _archive_call(archive, f, pkl, raw))
+
+
+def _archive_call(archive, f, pkl, raw):
+    """``write(fh)`` for ``_write_to``: the zip archive's records under PyTorch's folder name (a path's file name
+    up to its last '.', 'archive' for a file object: the recipe's size of 'temp.p' counts 'temp/' names)."""
+    if archive is not _write_archive:
+        return lambda fh: archive(fh, pkl, raw)
+    prefix = _PREFIX
+    if isinstance(f, (str, os.PathLike)):
+        base = os.path.basename(os.fsdecode(f))
+        prefix = (base[:base.rfind('.')] if '.' in base else base) + '/'
+    return lambda fh: archive(fh, pkl, raw, prefix)
 
 
 def _zip_info(name):
@@ -160,26 +171,37 @@ def _zip_info(name):
     return info
 
 
-def _write_archive(fh, pkl, raw):
+def _archive_records(pkl, raw, prefix):
+    """(name, chunks) of each record of torch.save's archive, in its order."""
+    yield prefix + 'data.pkl', [pkl]
+    for name, text in (('.format_version', '1'), ('.storage_alignment', '64'), ('byteorder', sys.byteorder)):
+        yield prefix + name, [text.encode()]
+    for key, arr in enumerate(raw):
+        flat = arr.reshape(-1).view(np.uint8)
+        yield f'{prefix}data/{key}', (flat[start:start + _CHUNK].data for start in range(0, flat.size, _CHUNK))
+    yield prefix + 'version', [b'3\n']
+    digest = hashlib.sha1(pkl).hexdigest()
+    yield prefix + '.data/serialization_id', [str(int(digest, 16))[:40].zfill(40).encode()]
+
+
+def _write_archive(fh, pkl, raw, prefix=_PREFIX):
     """torch.save's zip of the pickle ``pkl`` and the storages ``raw`` its persistent ids name (PyTorch 2.13
     loads it with ``weights_only=True``): data.pkl, the version records, one raw ``data/<key>`` entry per
-    storage."""
+    storage, in PyTorch's byte layout (``_torchzip``) below 4 GiB, else through zipfile with zip64 records."""
+    if sum(a.nbytes for a in raw) + len(pkl) < (1 << 31):
+        writer = _torchzip.Writer(fh)
+        for name, chunks in _archive_records(pkl, raw, prefix):
+            writer.record(name, chunks)
+        writer.close()
+        return
     with zipfile.ZipFile(fh, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(_zip_info(_PREFIX + 'data.pkl'), pkl)
-        for name, text in (('.format_version', '1'), ('.storage_alignment', '64'), ('byteorder', sys.byteorder)):
-            zf.writestr(_zip_info(_PREFIX + name), text)
-        for key, arr in enumerate(raw):
-            _write_storage(zf, f'{_PREFIX}data/{key}', arr)
-        zf.writestr(_zip_info(_PREFIX + 'version'), '3\n')
-        digest = hashlib.sha1(pkl).hexdigest()
-        zf.writestr(_zip_info(_PREFIX + '.data/serialization_id'), str(int(digest, 16))[:40].zfill(40))
-
-
-def _write_storage(zf, name, arr):
-    with zf.open(_zip_info(name), 'w', force_zip64=arr.nbytes >= _ZIP64_AT) as fh:
-        flat = arr.reshape(-1).view(np.uint8)
-        for start in range(0, flat.size, _CHUNK):
-            fh.write(flat[start:start + _CHUNK].data)
+        for name, chunks in _archive_records(pkl, raw, prefix):
+            if name.startswith(f'{prefix}data/'):
+                with zf.open(_zip_info(name), 'w', force_zip64=True) as out:
+                    for chunk in chunks:
+                        out.write(chunk)
+            else:
+                zf.writestr(_zip_info(name), b''.join(chunks))
 
 
 class _Global:
