@@ -1,9 +1,9 @@
 """Quantized tensors (``torch.quantize_per_tensor``, ``quantize_per_channel``, ``quantize_per_tensor_dynamic``):
 integers on an affine grid, ``real = (q - zero_point) * scale``, of dtype qint8 / quint8 / qint32, with PyTorch's
-rounding (its kernels' float32 ``nearbyint(x * (1 / scale) + zero_point)``, ties to even: ``quantize_array``), clamping, qparams
-accessors, repr and pickling. PyTorch's QuantizedCPU backend has few kernels; ember builds the accessors, the
-layout ops (reshape, view, transpose, indexing, clone) of per-tensor ones and ``dequantize``: any other op refuses
-with PyTorch's "Could not run 'aten::...' with arguments from the 'QuantizedCPU' backend" error."""
+rounding (its kernels' float32 ``nearbyint(x * (1 / scale) + zero_point)``, ties to even: ``quantize_array``),
+clamping, qparams accessors, repr and pickling. PyTorch's QuantizedCPU backend has few kernels; ember builds the
+accessors, the layout ops (reshape, view, transpose, indexing, clone) of per-tensor ones and ``dequantize``: any
+other op refuses with PyTorch's "Could not run 'aten::...' with arguments from the 'QuantizedCPU' backend" error."""
 import copy
 
 import numpy as np

@@ -243,8 +243,8 @@ def test_fake_quantize_per_channel_axis_error():
 
 
 @pytest.mark.parametrize('mod,name', [('torch.ao.nn.quantized', 'Linear'), ('torch.ao.nn.quantized', 'Quantize'),
-                                      ('torch.ao.nn.quantized.dynamic', 'GRUCell'),
-                                      ('torch.ao.nn.quantized.dynamic', 'LSTMCell')])
+                                      ('torch.ao.nn.quantized.dynamic', 'Conv2d'),
+                                      ('torch.ao.nn.quantized.dynamic', 'ConvTranspose1d')])
 def test_quantized_modules_import_and_refuse_by_name(mod, name):
     from ember import aliasing
     assert hasattr(importlib.import_module(mod), name)
@@ -611,7 +611,8 @@ def _dyn_case(L, name):
         outs = [qm(x).numpy() for x in xs]
     quantized = {n: m for n, m in qm.named_modules() if type(m).__name__ == 'Linear' and hasattr(m, '_packed_params')}
     weights = {n: (m.weight().int_repr().numpy(), m.weight().q_scale(), m.weight().q_zero_point(),
-                   None if m.bias() is None else m.bias().detach().numpy(), repr(m.weight())) for n, m in quantized.items()}
+                   None if m.bias() is None else m.bias().detach().numpy(), repr(m.weight()))
+               for n, m in quantized.items()}
     sd = qm.state_dict()
     buf = io.BytesIO()
     L.save(sd, buf)
@@ -659,8 +660,8 @@ def test_dynamic_linear_module_and_state_dict_round_trip():
     for L in (ember, torch):
         nnqd = L.ao.nn.quantized.dynamic
         m = nnqd.Linear(3, 2)
-        res = [repr(m), m.bias().tolist(), m.weight().shape, m.weight().dtype, list(m.state_dict()), list(m.parameters()),
-               repr(nnqd.Linear(3, 2, bias_=False).bias())]
+        res = [repr(m), m.bias().tolist(), m.weight().shape, m.weight().dtype, list(m.state_dict()),
+               list(m.parameters()), repr(nnqd.Linear(3, 2, bias_=False).bias())]
         L.manual_seed(1)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -676,9 +677,9 @@ def test_quantize_dynamic_refusals():
     L = ember
     warnings.simplefilter('ignore')
     model = _Nested.build(L)
-    cells = L.nn.Sequential(L.nn.LSTMCell(3, 2))
-    with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.dynamic.LSTMCell is not supported by ember'):
-        L.ao.quantization.quantize_dynamic(cells)          # the default spec names nn.LSTMCell
+    fused = L.ao.nn.intrinsic.LinearReLU(L.nn.Linear(3, 2), L.nn.ReLU())
+    with pytest.raises(NotImplementedError, match='torch.ao.nn.intrinsic.quantized.dynamic.LinearReLU is not'):
+        L.ao.quantization.quantize_dynamic(L.nn.Sequential(fused), {L.ao.nn.intrinsic.LinearReLU})
     with pytest.raises(NotImplementedError, match='torch.float16'):
         L.ao.quantization.quantize_dynamic(model, {L.nn.Linear}, dtype=L.float16)
     with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.Embedding is not supported by ember'):
@@ -783,3 +784,32 @@ def test_quantize_dynamic_rnn(case):
     np.testing.assert_array_equal(got[3], want[3])        # fbgemm's projections, nn's gate arithmetic: bit for bit
     for g, w in zip(got[4], want[4]):
         np.testing.assert_array_equal(g, w)
+
+
+def _dyn_cells(L):
+    import warnings
+    L.manual_seed(0)
+    model = L.nn.Sequential(L.nn.LSTMCell(3, 4), L.nn.GRUCell(3, 4), L.nn.RNNCell(3, 4, nonlinearity='relu'),
+                            L.nn.RNNCell(3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        qm = L.ao.quantization.quantize_dynamic(model)      # the default spec names the cells
+    rng = np.random.default_rng(3)
+    x, h, c = (L.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((5, 3), (5, 4), (5, 4)))
+    outs = [*qm[0](x), *qm[0](x, (h, c)), qm[1](x), qm[1](x, h), qm[2](x, h), qm[3](x, h)]
+    errors = []
+    for bad in (lambda: qm[0](x[0]), lambda: qm[0](L.ones(2, 5)), lambda: qm[0](x, (L.zeros(3, 4), L.zeros(3, 4))),
+                lambda: qm[1](x, L.zeros(5, 5))):
+        try:
+            bad()
+            errors.append(None)
+        except Exception as e:  # noqa: BLE001 (the type and message are compared)
+            errors.append((type(e).__name__, str(e)))
+    return repr(qm), list(qm.state_dict()), [o.detach().numpy() for o in outs], errors, qm[0].training
+
+
+def test_quantize_dynamic_cells():
+    got, want = _dyn_cells(ember), _dyn_cells(torch)
+    assert got[0] == want[0] and got[1] == want[1] and got[3:] == want[3:]
+    for g, w in zip(got[2], want[2]):   # ember's float32 sigmoid is 1 ulp from PyTorch's vectorized one in a few %
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)

@@ -14,7 +14,8 @@ from . import ObserverBase as _ObserverBase
 __all__ = ['ObserverBase', 'UniformQuantizationObserverBase', 'MinMaxObserver', 'MovingAverageMinMaxObserver',
            'PerChannelMinMaxObserver', 'MovingAveragePerChannelMinMaxObserver', 'HistogramObserver',
            'PlaceholderObserver',
-           'default_observer', 'default_histogram_observer', 'default_weight_observer', 'default_dynamic_quant_observer',
+           'default_observer', 'default_histogram_observer', 'default_weight_observer',
+           'default_dynamic_quant_observer',
            'default_per_channel_weight_observer', 'default_placeholder_observer', 'default_float_qparams_observer',
            'get_observer_state_dict', 'load_observer_state_dict']
 _EPS = 1.1920928955078125e-07    # torch.finfo(torch.float32).eps
@@ -300,8 +301,8 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
     def __init__(self, averaging_constant=0.01, ch_axis=0, dtype=_dtype.quint8, qscheme=per_channel_affine,
                  reduce_range=False, quant_min=None, quant_max=None, eps=_EPS, is_dynamic=False, **kwargs):
         if qscheme not in _PER_CHANNEL:
-            raise NotImplementedError("MovingAveragePerChannelMinMaxObserver's qscheme only support                     "
-                                      'torch.per_channel_symmetric, torch.per_channel_affine and '
+            raise NotImplementedError("MovingAveragePerChannelMinMaxObserver's qscheme only support "
+                                      '                    torch.per_channel_symmetric, torch.per_channel_affine and '
                                       'torch.per_channel_affine_float_qparams.')
         if is_dynamic:
             raise NotImplementedError("MovingAveragePerChannelMinMaxObserver doesn't support dynamic quantization")

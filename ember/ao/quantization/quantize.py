@@ -1,8 +1,8 @@
 """``torch.ao.quantization.quantize_dynamic`` and ``propagate_qconfig_``: eager-mode dynamic quantization as
 PyTorch's: a copy of the model (unless in place) in eval mode, qconfigs given to the module types or names asked
 for and inherited by their children, each mapped module swapped for its dynamic quantized form (its hooks kept),
-then the qconfigs removed. ember builds the nn.Linear form (int8 weights); the other mapped kinds (LSTM, GRU, the
-cells, Embedding(Bag), LinearReLU, float16 weights) refuse by name rather than stay float."""
+then the qconfigs removed. ember builds the int8 forms of Linear, LSTM, GRU, LSTMCell, GRUCell and RNNCell; the
+other mapped kinds (Embedding(Bag), LinearReLU, float16 weights) refuse by name rather than stay float."""
 import copy
 
 from ... import _dtype
@@ -35,12 +35,10 @@ class _Refused:
 
 def get_default_dynamic_quant_module_mappings():
     """Float module type -> its dynamic quantized module (PyTorch's default dynamic mapping)."""
-    from ..nn.quantized.dynamic import GRU, LSTM, Linear
+    from ..nn.quantized import dynamic
     from ..nn import intrinsic
-    mapping = {nn.Linear: Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: Linear, nn.LSTM: LSTM,
-               nn.GRU: GRU}
-    for name in _RECURRENT[2:]:
-        mapping[getattr(nn, name)] = _Refused(f'torch.ao.nn.quantized.dynamic.{name}')
+    mapping = {nn.Linear: dynamic.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: dynamic.Linear}
+    mapping.update((getattr(nn, name), getattr(dynamic, name)) for name in _RECURRENT)
     for name in ('Embedding', 'EmbeddingBag'):
         mapping[getattr(nn, name)] = _Refused(f'torch.ao.nn.quantized.{name}')
     mapping[intrinsic.LinearReLU] = _Refused('torch.ao.nn.intrinsic.quantized.dynamic.LinearReLU')

@@ -2,6 +2,6 @@
 from .linear import Linear
 
 __all__ = ['Linear']
-from .rnn import GRU, LSTM  # noqa: E402
+from .rnn import GRU, LSTM, GRUCell, LSTMCell, RNNCell  # noqa: E402
 
-__all__ += ['LSTM', 'GRU']
+__all__ += ['LSTM', 'GRU', 'LSTMCell', 'GRUCell', 'RNNCell']

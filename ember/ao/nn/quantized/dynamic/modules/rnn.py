@@ -9,7 +9,7 @@ from ......nn.modules.module import Module
 from ......tensor import Tensor
 from .linear import check_engine, dynamic_matmul, quantized_weight
 
-__all__ = ['LSTM', 'GRU', 'PackedParameter']
+__all__ = ['LSTM', 'GRU', 'LSTMCell', 'GRUCell', 'RNNCell', 'PackedParameter']
 
 
 class PackedParameter(Module):
@@ -191,9 +191,10 @@ class GRU(RNNBase):
     def __init__(self, *args, **kwargs):
         super().__init__('GRU', *args, **kwargs)
 
-    def _cell(self, pre, state, w_hh, b_hh):
+    def _cell(self, pre, state, w_hh, b_hh, hg=None):
         h, = state
-        hg = dynamic_matmul(h, w_hh, b_hh)
+        if hg is None:
+            hg = dynamic_matmul(h, w_hh, b_hh)
         ir, iz, in_ = np.split(pre, 3, axis=1)
         hr, hz, hn = np.split(hg, 3, axis=1)
         r = _sigmoid(hr + ir)
@@ -203,3 +204,147 @@ class GRU(RNNBase):
 
     def _pack_state(self, last):
         return last[0]
+
+
+class RNNCellBase(Module):
+    """The dynamically quantized cells' common part: one step, each projection a dynamic linear of its own."""
+    _FLOAT_MODE = ''
+
+    def __init__(self, input_size, hidden_size, bias=True, num_chunks=4, dtype=_dtype.qint8):
+        super().__init__()
+        if dtype is not _dtype.qint8:
+            raise NotImplementedError(f'ember builds dynamically quantized cells with torch.qint8 weights only, '
+                                      f'not {dtype}')
+        self.input_size, self.hidden_size, self.bias, self.weight_dtype = input_size, hidden_size, bias, dtype
+        self._packed_weight_ih = self._packed_weight_hh = None
+
+    def _get_name(self):
+        return 'DynamicQuantized' + self._FLOAT_MODE
+
+    def extra_repr(self):
+        s = f'{self.input_size}, {self.hidden_size}'
+        if 'bias' in self.__dict__ and self.bias is not True:
+            s += f', bias={self.bias}'
+        if 'nonlinearity' in self.__dict__ and self.nonlinearity != 'tanh':
+            s += f', nonlinearity={self.nonlinearity}'
+        return s
+
+    def __repr__(self):
+        return f'{self._get_name()}({self.extra_repr()})'
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The dynamically quantized copy of float cell ``mod``."""
+        from ...... import nn
+        if type(mod) not in (nn.LSTMCell, nn.GRUCell, nn.RNNCell):
+            raise AssertionError('nn.quantized.dynamic.RNNCellBase.from_float only works for nn.LSTMCell, '
+                                 'nn.GRUCell and nn.RNNCell')
+        if not hasattr(mod, 'qconfig'):
+            raise AssertionError('Input float module must have qconfig defined')
+        if not mod.bias:
+            raise AssertionError('mod.bias must be True')
+        kw = {'nonlinearity': mod.nonlinearity} if type(mod) is nn.RNNCell else {}
+        out = cls(mod.input_size, mod.hidden_size, bias=mod.bias, dtype=_dtype.qint8, **kw)
+        out._packed_weight_ih = (quantized_weight(mod.qconfig.weight, mod.weight_ih), mod.bias_ih)
+        out._packed_weight_hh = (quantized_weight(mod.qconfig.weight, mod.weight_hh), mod.bias_hh)
+        return out
+
+    def _weight_bias(self):
+        (w1, b1), (w2, b2) = self._packed_weight_ih, self._packed_weight_hh
+        return {'weight': {'weight_ih': w1, 'weight_hh': w2}, 'bias': {'bias_ih': b1, 'bias_hh': b2}}
+
+    def get_weight(self):
+        return self._weight_bias()['weight']
+
+    def get_bias(self):
+        return self._weight_bias()['bias']
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + '_packed_weight_ih'] = self._packed_weight_ih
+        destination[prefix + '_packed_weight_hh'] = self._packed_weight_hh
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        self._packed_weight_ih = state_dict.pop(prefix + '_packed_weight_ih')
+        self._packed_weight_hh = state_dict.pop(prefix + '_packed_weight_hh')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def check_forward_input(self, input):
+        if input.size(1) != self.input_size:
+            raise RuntimeError(f'input has inconsistent input_size: got {input.size(1)}, expected {self.input_size}')
+
+    def check_forward_hidden(self, input, hx, hidden_label=''):
+        if input.size(0) != hx.size(0):
+            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{hidden_label} batch size "
+                               f'{hx.size(0)}')
+        if hx.size(1) != self.hidden_size:
+            raise RuntimeError(f'hidden{hidden_label} has inconsistent hidden_size: got {hx.size(1)}, expected '
+                               f'{self.hidden_size}')
+
+    def _projections(self, x, h):
+        """(input projection, hidden projection) of one step, each quantized on its own."""
+        check_engine(self._FLOAT_MODE)
+        return dynamic_matmul(x, *self._packed_weight_ih), dynamic_matmul(h, *self._packed_weight_hh)
+
+    def _zeros(self, input):
+        return np.zeros((input.size(0), self.hidden_size), np.float32)
+
+
+class LSTMCell(RNNCellBase):
+    """A dynamically quantized nn.LSTMCell."""
+    _FLOAT_MODE = 'LSTMCell'
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, num_chunks=4, **kwargs)
+
+    def forward(self, input, hx=None):
+        self.check_forward_input(input)
+        if hx is None:
+            h = c = self._zeros(input)
+        else:
+            self.check_forward_hidden(input, hx[0], '[0]')
+            self.check_forward_hidden(input, hx[1], '[1]')
+            h, c = hx[0]._data, hx[1]._data
+        pi, ph = self._projections(input._data, h)
+        i, f, g, o = np.split(ph + pi, 4, axis=1)
+        c = _sigmoid(f) * c + _sigmoid(i) * _tanh(g)
+        return Tensor._make(_sigmoid(o) * _tanh(c)), Tensor._make(c)
+
+
+class GRUCell(RNNCellBase):
+    """A dynamically quantized nn.GRUCell."""
+    _FLOAT_MODE = 'GRUCell'
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=_dtype.qint8):
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        self.check_forward_input(input)
+        if hx is not None:
+            self.check_forward_hidden(input, hx, '')
+        h = self._zeros(input) if hx is None else hx._data
+        pi, ph = self._projections(input._data, h)
+        return Tensor._make(GRU._cell(None, pi, [h], *self._packed_weight_hh, hg=ph)[0])
+
+
+class RNNCell(RNNCellBase):
+    """A dynamically quantized nn.RNNCell (tanh or relu)."""
+    _FLOAT_MODE = 'RNNCell'
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity='tanh', dtype=_dtype.qint8):
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        self.check_forward_input(input)
+        if hx is not None:
+            self.check_forward_hidden(input, hx, '')
+        h = self._zeros(input) if hx is None else hx._data
+        pi, ph = self._projections(input._data, h)
+        if self.nonlinearity == 'tanh':
+            return Tensor._make(_tanh(ph + pi))
+        if self.nonlinearity == 'relu':
+            return Tensor._make(np.maximum(ph + pi, np.float32(0)))
+        raise RuntimeError(f'Unknown nonlinearity: {self.nonlinearity}')
