@@ -4,7 +4,8 @@ as fbgemm / x86 do), multiplies in int32 and rescales to float32, giving PyTorch
 import numpy as np
 
 from ...... import _dtype
-from ......_quantized import RANGES, choose_qparams, make, per_tensor_affine, quantize_array, quantize_per_tensor
+from ......_quantized import (RANGES, choose_qparams, make, per_tensor_affine, per_tensor_symmetric, quantize_array,
+                             quantize_per_tensor)
 from ......nn.modules.module import Module
 from ......tensor import Tensor
 
@@ -93,7 +94,7 @@ def quantized_weight(observer_factory, w):
     if observer.dtype is not _dtype.qint8:
         raise NotImplementedError(f'ember builds dynamic quantization to torch.qint8 only, not {observer.dtype} '
                                   '(torch.float16 weights are not supported yet)')
-    if observer.qscheme not in (per_tensor_affine, _symmetric()):
+    if observer.qscheme not in (per_tensor_affine, per_tensor_symmetric):
         raise NotImplementedError(f'ember builds per-tensor weight quantization of dynamic modules only, not '
                                   f'{observer.qscheme}')
     observer(w)
@@ -178,7 +179,3 @@ class Linear(Module):
         raise NotImplementedError('torch.ao.nn.quantized.dynamic.Linear.from_reference is not supported by ember '
                                   'yet')
 
-
-def _symmetric():
-    from ......_quantized import per_tensor_symmetric
-    return per_tensor_symmetric
