@@ -178,4 +178,3 @@ class Linear(Module):
     def from_reference(cls, ref_qlinear):
         raise NotImplementedError('torch.ao.nn.quantized.dynamic.Linear.from_reference is not supported by ember '
                                   'yet')
-
