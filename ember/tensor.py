@@ -443,6 +443,24 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
     def values(self):
         raise RuntimeError('values expected sparse tensor layout but got Strided')
 
+    def _need_compressed(self, name, wants):
+        """PyTorch's refusal of a compressed-layout accessor on a strided or sparse COO tensor (the CSR/CSC
+        tensors override each)."""
+        raise RuntimeError(f'{name} expected sparse {wants} compressed tensor layout but got '
+                           f'{"Sparse" if self.is_sparse else "Strided"}')
+
+    def crow_indices(self):
+        self._need_compressed('crow_indices', 'row')
+
+    def col_indices(self):
+        self._need_compressed('col_indices', 'row')
+
+    def ccol_indices(self):
+        self._need_compressed('ccol_indices', 'column')
+
+    def row_indices(self):
+        self._need_compressed('row_indices', 'column')
+
     def get_device(self):
         return -1
 

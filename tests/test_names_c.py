@@ -334,3 +334,49 @@ INPLACE_FORMS = [
 def test_inplace_function_forms(k):
     """torch's function forms of the in-place methods return their (changed) input, as PyTorch's."""
     assert INPLACE_FORMS[k](ember) == INPLACE_FORMS[k](torch)
+
+
+# -- the remaining *_copy forms ------------------------------------------------------------------------------------
+def _outcome(lib, call):
+    """What ``call(lib)`` gives, as text: the result's repr (and contiguity), or the error's type and first line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try:
+            out = call(lib)
+        except Exception as e:
+            return f'{type(e).__name__}: {str(e).splitlines()[0][:120]}'
+    return f'{out!r} {out.is_contiguous() if hasattr(out, "is_contiguous") else ""}'
+
+
+def _dense(lib):
+    return lib.tensor([[0, 1., 0], [2, 0, 3]])
+
+
+def _x(lib, grad=True):
+    return lib.arange(12., dtype=lib.float64).reshape(3, 2, 2).requires_grad_(grad)
+
+
+COPY_CALLS = [lambda lib, n=n, k=k: getattr(lib, n + '_copy')(
+    [_dense(lib), _dense(lib).to_sparse_csr(), _dense(lib).to_sparse_csc(), _dense(lib).to_sparse()][k])
+    for n in ('values', 'indices', 'crow_indices', 'col_indices', 'ccol_indices', 'row_indices') for k in range(4)]
+COPY_CALLS += [
+    lambda lib: lib.detach_copy(_x(lib)), lambda lib: lib.detach_copy(_x(lib)).grad_fn.name(),
+    lambda lib: lib.detach_copy(_x(lib)).sum().backward(), lambda lib: lib.detach_copy(_x(lib, False)),
+    lambda lib: lib.view_as_complex_copy(_x(lib)), lambda lib: lib.view_as_complex_copy(_x(lib, False).transpose(0, 1)),
+    lambda lib: lib.view_as_complex_copy(_x(lib, False).transpose(0, 2)),
+    lambda lib: lib.view_as_real_copy(lib.view_as_complex(_x(lib)).t()), lambda lib: lib.view_as_real_copy(_x(lib)),
+    lambda lib: lib.detach_copy(1), lambda lib: lib.values_copy([1.]), lambda lib: lib.view_as_real_copy(None),
+    lambda lib: lib.view_as_complex_copy(1),
+]
+
+
+@pytest.mark.parametrize('k', range(len(COPY_CALLS)))
+def test_copy_forms(k):
+    """detach_copy (PyTorch's NotImplemented node where input requires grad), view_as_real_copy/view_as_complex_copy
+    (no derivative for a complex output), the sparse accessors' copies (CSR/CSC; strided and COO refuse)."""
+    assert _outcome(ember, COPY_CALLS[k]) == _outcome(torch, COPY_CALLS[k])
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_view_as_real_copy_gradient(dtype):
+    _same(lambda lib, x: lib.view_as_real_copy(lib.view_as_complex(x).t() * 2), _arrays(2, (3, 4, 2)), dtype)

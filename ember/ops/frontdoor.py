@@ -11,7 +11,7 @@ from ..autograd.grad_mode import GRAD
 from ..tensor import Tensor
 from . import shape, indexing, pointwise, reduction, creation
 from ._composite import composite, node_class
-from ._util import wrap_dim, wrap_dims, arg_error, check_tensor_args
+from ._util import wrap_dim, wrap_dims, arg_error, check_tensor_args, undifferentiable
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -306,6 +306,60 @@ COPY_FORMS.update(alias_copy=_copy_form('alias_copy', lambda t: t.view_as(t), 'A
                   slice_copy=_copy_form('slice_copy', _slice, 'SliceBackward0_copy'),
                   split_with_sizes_copy=_copy_form('split_with_sizes_copy', split_with_sizes))
 narrow_copy = _copy_form('narrow_copy', _method('narrow'), 'NarrowCopyBackward0')
+
+
+def _view_as_real(t):
+    from .complex import view_as_real
+    return view_as_real(t)
+
+
+COPY_FORMS['view_as_real_copy'] = _copy_form('view_as_real_copy', _view_as_real)
+DetachCopyNotImplemented = undifferentiable('NotImplemented', 'derivative for aten::detach_copy is not implemented',
+                                            'torch::autograd::NotImplemented')
+
+
+def detach_copy(input):
+    """``input.detach()`` copied; PyTorch records a NotImplemented node where input requires grad (its backward
+    raises)."""
+    if not isinstance(input, Tensor):
+        raise arg_error('detach_copy', 'input', 1, input)
+    out = input.detach().clone(memory_format=_layout.contiguous_format)
+    if GRAD.enabled and input.requires_grad:
+        return Tensor._make(out._data, DetachCopyNotImplemented((input,)))
+    return out
+
+
+def view_as_complex_copy(input):
+    """``view_as_complex(input)`` copied; PyTorch has no derivative for it (a complex output)."""
+    from .complex import view_as_complex
+    if not isinstance(input, Tensor):
+        raise arg_error('view_as_complex_copy', 'input', 1, input)
+    out = view_as_complex(input.detach())
+    if GRAD.enabled and input.requires_grad:
+        raise RuntimeError('view_as_complex_copy does not support automatic differentiation for outputs with complex '
+                           'dtype.')
+    return out.clone(memory_format=_layout.contiguous_format)
+
+
+def _accessor_copy(name):
+    """torch.``name``: the sparse accessor ``name[:-5]``'s tensor copied; PyTorch's sparse COO dispatch has no
+    kernel for it."""
+    def op(input):
+        if not isinstance(input, Tensor):
+            raise arg_error(name, 'input', 1, input)
+        if input.layout is _layout.sparse_coo:
+            raise NotImplementedError(f"Could not run 'aten::{name}' with arguments from the 'SparseCPU' backend. "
+                                      'This could be because the operator doesn\'t exist for this backend (ember: '
+                                      f'call {name[:-5]}() and clone it, or use a CSR/CSC tensor).')
+        return getattr(input, name[:-5])().clone()
+    op.__name__ = name
+    op.__doc__ = f'The sparse accessor ``{name[:-5]}`` copied into a new tensor.'
+    return op
+
+
+COPY_FORMS.update({name: _accessor_copy(name) for name in (
+    'values_copy indices_copy crow_indices_copy col_indices_copy ccol_indices_copy row_indices_copy').split()},
+    detach_copy=detach_copy, view_as_complex_copy=view_as_complex_copy)
 
 
 def inplace_without_derivative(fn, name):
