@@ -110,6 +110,37 @@ def set_autocast_cpu_dtype(dtype):
     set_autocast_dtype('cpu', dtype)
 
 
+def _device_autocast_forms(prefix, device):
+    """torch.is/set_autocast_<prefix>_enabled and get/set_autocast_<prefix>_dtype: PyTorch's deprecated spellings
+    of the device-type forms for ``device`` (gpu: cuda, ipu, xla)."""
+    def is_enabled():
+        _deprecated_autocast(f'is_autocast_{prefix}_enabled()', f"is_autocast_enabled('{device}')")
+        return is_autocast_enabled(device)
+
+    def set_enabled(enabled):   # (set first: an argument of the wrong type raises before the warning, as PyTorch's)
+        set_autocast_enabled(device, enabled)
+        _deprecated_autocast(f'set_autocast_{prefix}_enabled(enabled)', f"set_autocast_enabled('{device}', enabled)")
+
+    def get_dtype():
+        _deprecated_autocast(f'get_autocast_{prefix}_dtype()', f"get_autocast_dtype('{device}')")
+        return get_autocast_dtype(device)
+
+    def set_dtype(dtype):
+        set_autocast_dtype(device, dtype)
+        _deprecated_autocast(f'set_autocast_{prefix}_dtype(dtype)', f"set_autocast_dtype('{device}', dtype)")
+    forms = {f'is_autocast_{prefix}_enabled': is_enabled, f'set_autocast_{prefix}_enabled': set_enabled,
+             f'get_autocast_{prefix}_dtype': get_dtype, f'set_autocast_{prefix}_dtype': set_dtype}
+    if prefix == 'gpu':   # (PyTorch has no is/set_autocast_gpu_enabled: is_autocast_enabled() is CUDA's)
+        forms = {k: v for k, v in forms.items() if 'dtype' in k}
+    for name, fn in forms.items():
+        fn.__name__ = fn.__qualname__ = name
+    return forms
+
+
+globals().update({k: v for p, d in (('gpu', 'cuda'), ('ipu', 'ipu'), ('xla', 'xla'))
+                  for k, v in _device_autocast_forms(p, d).items()})
+
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 

@@ -37,15 +37,22 @@ _MODULES = {
                     'to_dlpack'),
     'export': ('',),
     '_native_ops': ('convolution', 'native_layer_norm', 'native_batch_norm', 'max_pool1d_with_indices',
-                    'conj_physical_', 'as_strided_', 'resize_as_'),
+                    'conj_physical_', 'as_strided_', 'resize_as_', 'native_group_norm', 'native_dropout',
+                    'native_norm', 'batch_norm_stats', 'batch_norm_elemt', 'batch_norm_gather_stats',
+                    'batch_norm_gather_stats_with_counts', 'batch_norm_backward_reduce', 'batch_norm_backward_elemt',
+                    'batch_norm_update_stats', 'embedding_bag', 'ctc_loss', 'grid_sampler', 'grid_sampler_2d',
+                    'grid_sampler_3d', 'affine_grid_generator', 'slice_inverse', 'embedding_renorm_'),
+    '_householder': ('ormqr',), '_hash': ('hash_tensor',),
     '_rnn_ops': ('lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'lstm_cell', 'gru_cell', 'rnn_tanh_cell', 'rnn_relu_cell'),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',
                  '_check_is_size', '_check_tensor_all', '_check_tensor_all_with'),
 }
 # modules holding every package name that starts with a prefix (the names their NAMES lists): prefix -> module
 PREFIXED = {'_foreach_': '_foreach'}
-# Tensor methods left for later, the same way (a descriptor on Tensor that replaces itself): name -> module
-METHODS = {'stft': 'fft._stft', 'istft': 'fft._stft'}
+# Tensor methods left for later, the same way (a descriptor on Tensor that replaces itself): name -> module, or
+# module:attribute where the method is not the module's function of its name
+METHODS = {'stft': 'fft._stft', 'istft': 'fft._stft', 'slice_inverse': '_native_ops:slice_inverse_method',
+           'ormqr': '_householder:ormqr_method', 'hash_tensor': '_hash'}
 METHODS.update((n, '_qmethods') for n in ('int_repr', 'q_scale', 'q_zero_point', 'q_per_channel_scales',
                                            'q_per_channel_zero_points', 'q_per_channel_axis', 'qscheme', 'dequantize'))
 # public name -> (module, attribute or None for the module)
@@ -89,7 +96,8 @@ class _Method:
 
     def __get__(self, obj, cls=None):
         from .tensor import Tensor
-        fn = getattr(importlib.import_module(f'ember.{METHODS[self.name]}'), self.name)
+        module, _, attr = METHODS[self.name].partition(':')
+        fn = getattr(importlib.import_module(f'ember.{module}'), attr or self.name)
         if vars(Tensor).get(self.name) is self:
             setattr(Tensor, self.name, fn)
         return fn if obj is None else fn.__get__(obj, cls)

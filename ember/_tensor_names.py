@@ -1,7 +1,8 @@
 """Tensor methods and attributes PyTorch has for old or device-specific code, as PyTorch's CPU build answers them:
 the deprecated non-inplace ``resize``/``resize_as``, ``volatile``, ``name``, ``grad_dtype``, ``const_data_ptr``,
 ``is_set_to``, ``map2_``, ``module_load``, ``dense_dim``/``sparse_dim``, ``record_stream``, and the refusals of
-``chalf``, ``to_mkldnn``, ``xpu``, ``ipu``, ``mtia``."""
+``chalf``, ``to_mkldnn``, ``xpu``, ``ipu``, ``mtia``, and Python 2's ``__div__``, ``__rdiv__``, ``__idiv__``,
+``__nonzero__``, ``__long__``."""
 import math
 import warnings
 
@@ -144,6 +145,9 @@ def install(cls):
                    record_stream=record_stream, chalf=chalf, to_mkldnn=to_mkldnn, xpu=xpu, ipu=ipu, mtia=mtia,
                    volatile=property(_volatile), name=property(lambda self: None),
                    grad_dtype=property(_grad_dtype, _set_grad_dtype))
+    # Python 2's operator names, which PyTorch's Tensor still has
+    methods.update(__div__=cls.__truediv__, __rdiv__=cls.__rtruediv__, __idiv__=cls.__itruediv__,
+                   __nonzero__=cls.__bool__, __long__=cls.__int__)
     for name, value in methods.items():
         if name not in vars(cls):
             setattr(cls, name, value)

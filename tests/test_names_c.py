@@ -380,3 +380,267 @@ def test_copy_forms(k):
 @pytest.mark.parametrize('dtype', ['float32', 'float64'])
 def test_view_as_real_copy_gradient(dtype):
     _same(lambda lib, x: lib.view_as_real_copy(lib.view_as_complex(x).t() * 2), _arrays(2, (3, 4, 2)), dtype)
+
+
+# -- more of ATen's native entry points ----------------------------------------------------------------------------
+def _bag_call(mode, **kw):
+    def call(lib, w, psw=None):
+        idx, off = lib.tensor(kw.pop('idx', [1, 2, 4, 5, 4, 3])), lib.tensor(kw.pop('off', [0, 2, 2]))
+        args = [kw.get(k, d) for k, d in (('by_freq', False), ('sparse', False))]
+        return lib.embedding_bag(w, idx.to(kw.get('itype', lib.int64)), off, args[0], mode, args[1],
+                                 psw if kw.get('psw') else None, kw.get('last', False), kw.get('pad'))
+    return call
+
+
+NATIVE_B = [
+    ('native_group_norm', lambda lib, x, w, b: lib.native_group_norm(x, w, b, 2, 6, 12, 3, 1e-5), (2, 6, 3, 4), (6,), (6,)),
+    ('native_group_norm regrouped', lambda lib, x, w, b: lib.native_group_norm(x, None, None, 3, 4, 6, 2, 1e-3),
+     (2, 6, 3, 2), (1,), (1,)),
+    ('affine_grid_generator 2d', lambda lib, t, w, b: lib.affine_grid_generator(t, [2, 3, 4, 5], False), (2, 2, 3), (1,), (1,)),
+    ('affine_grid_generator 3d', lambda lib, t, w, b: lib.affine_grid_generator(t, [2, 1, 3, 4, 2], True), (2, 3, 4), (1,), (1,)),
+    ('grid_sampler', lambda lib, x, g, b: lib.grid_sampler(x, g.tanh(), 0, 0, False), (2, 3, 4, 5), (2, 3, 3, 2), (1,)),
+    ('grid_sampler_2d bicubic border', lambda lib, x, g, b: lib.grid_sampler_2d(x, g.tanh() * 1.2, 2, 1, True),
+     (2, 3, 4, 5), (2, 3, 3, 2), (1,)),
+    ('grid_sampler_3d reflection', lambda lib, x, g, b: lib.grid_sampler_3d(x, g.tanh() * 1.3, 0, 2, False),
+     (2, 3, 4, 5, 2), (2, 3, 3, 2, 3), (1,)),
+    ('grid_sampler_3d nearest', lambda lib, x, g, b: lib.grid_sampler(x, g.tanh(), 1, 0, True),
+     (2, 3, 4, 5, 2), (2, 3, 3, 2, 3), (1,)),
+    ('slice_inverse', lambda lib, s, x, b: (lambda y: lib.slice_inverse(y[:, 1:4], y, 1, 1, 4))(x * 2), (1,), (2, 6, 3),
+     (1,)),
+    ('slice_inverse step', lambda lib, s, x, b: (lambda y: lib.slice_inverse(y[::2], y, 0, 0, None, 2))(x * 2), (1,),
+     (5, 3), (1,)),
+]
+NATIVE_B += [(f'embedding_bag {m} {k}', lambda lib, w, p, b, m=m, kw=kw: _bag_call(m, **dict(kw))(lib, w, p), (10, 3),
+              (6,), (1,)) for m in (0, 1, 2) for k, kw in (
+    ('', {}), ('last', {'last': True, 'off': [0, 2, 6]}), ('pad', {'pad': 4}), ('int32', {'itype': 'int32'}),
+    ('negative pad', {'pad': -6}))]
+NATIVE_B += [('embedding_bag max by_freq', lambda lib, w, p, b: _bag_call(2, by_freq=True)(lib, w, p), (10, 3), (6,), (1,))]
+NATIVE_B += [('embedding_bag per_sample_weights', lambda lib, w, p, b: _bag_call(0, psw=True)(lib, w, p), (10, 3), (6,), (1,))]
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('what,call,xs,ws,bs', NATIVE_B, ids=[n[0] for n in NATIVE_B])
+def test_native_ops_b(what, call, xs, ws, bs, dtype):
+    def fixed(lib, *ts):   # the int32 case's dtype by name
+        return call(lib, *[t for t in ts]) if 'int32' not in what else _bag_call(
+            int(what.split()[1]), itype=lib.int32)(lib, ts[0], ts[1])
+    _same(fixed, _arrays(6, xs, ws, bs), dtype, atol=1e-4 if dtype == 'float32' else 1e-7)
+
+
+def _dropped(p, train):
+    def call(lib, x):
+        lib.manual_seed(3)
+        return lib.native_dropout(x.transpose(0, 1), p, train)
+    return call
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('p,train', [(0.3, True), (0.5, None), (0.3, False), (0.0, True), (1.0, True)])
+def test_native_dropout(p, train, dtype):
+    """The mask drawn as dropout's (in the input's memory order), NativeDropoutBackward0 in and out of training."""
+    _same(_dropped(p, train), _arrays(4, (5, 7, 3)), dtype)
+
+
+def _ctc(reduction, tensors=False, zero_infinity=False, short=False):
+    def call(lib, x):
+        lengths = ([6, 5], [3, 2]) if not short else ([2, 5], [3, 2])
+        if tensors:
+            lengths = tuple(lib.tensor(v) for v in lengths)
+        args = (x.log_softmax(2), lib.tensor([[1, 2, 2], [3, 1, 0]]), *lengths, 0)
+        if reduction == 'default':
+            return lib.ctc_loss(*args)
+        return lib.ctc_loss(*args, reduction, zero_infinity)
+    return call
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('case', [('default',), (0,), (1,), (2,), (1, True), (0, True, True, True), (2, False, True, True)],
+                         ids=str)
+def test_ctc_loss_codes(case, dtype):
+    """torch.ctc_loss's integer reduction (1 mean, 2 sum, left out: none, as PyTorch's binding), lengths as lists or
+    tensors, zero_infinity on an impossible alignment."""
+    _same(_ctc(*case), _arrays(8, (6, 2, 4)), dtype)
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_batch_norm_update_stats(dtype):
+    """(mean, unbiased var) per channel, the running statistics blended in place; a NotImplemented node with grad."""
+    def call(lib, x, rm, rv):
+        out = lib.batch_norm_update_stats(x, rm, rv, 0.2)
+        return out + (rm, rv)
+    _same(call, _arrays(9, (4, 3, 5), (3,), (3,)), dtype, grad=False)
+    for lib in (ember, torch):
+        x = lib.ones(2, 3, 2, requires_grad=True)
+        assert [o.grad_fn.name() for o in lib.batch_norm_update_stats(x, None, None, 0.1)] == \
+            ['torch::autograd::NotImplemented'] * 2
+
+
+NATIVE_OUTCOMES = [
+    lambda lib: lib.native_norm(lib.arange(-3., 3.).reshape(2, 3).to_sparse()),
+    lambda lib: lib.native_norm(lib.arange(-3., 3.).reshape(2, 3).to_sparse(), 3, [0, 1], False, None),
+    lambda lib: lib.native_norm(lib.arange(-3., 3.).reshape(2, 3).to_sparse().requires_grad_()).grad_fn.name(),
+    lambda lib: lib.native_norm(lib.ones(2).to_sparse(), 2, [0], True, None),
+    lambda lib: lib.native_norm(lib.ones(2, 2).to_sparse(), 2, [0], False, None),
+    lambda lib: lib.native_norm(lib.ones(2).to_sparse(), 2, [0], False, lib.float64),
+    lambda lib: lib.native_norm(lib.ones(2)),
+    lambda lib: lib.batch_norm_stats(lib.ones(2, 3), 1e-5),
+    lambda lib: lib.batch_norm_elemt(lib.ones(2, 3), None, None, lib.ones(3), lib.ones(3), 1e-5),
+    lambda lib: lib.batch_norm_gather_stats(lib.ones(2, 3), lib.ones(1, 3), lib.ones(1, 3), None, None, 0.1, 1e-5, 2),
+    lambda lib: lib.batch_norm_gather_stats_with_counts(lib.ones(2, 3), lib.ones(1, 3), lib.ones(1, 3), None, None,
+                                                        0.1, 1e-5, lib.ones(1)),
+    lambda lib: lib.batch_norm_backward_reduce(lib.ones(2, 3), lib.ones(2, 3), lib.ones(3), lib.ones(3), None, True,
+                                               True, True),
+    lambda lib: lib.batch_norm_backward_elemt(lib.ones(2, 3), lib.ones(2, 3), lib.ones(3), lib.ones(3), None,
+                                              lib.ones(3), lib.ones(3), lib.ones(1, dtype=lib.int32)),
+    lambda lib: lib.batch_norm_elemt(lib.ones(2, 3), 1, None, lib.ones(3), lib.ones(3), 1e-5),
+    lambda lib: lib.native_dropout(lib.ones(3), 1.5, True),
+    lambda lib: lib.native_group_norm(lib.ones(2, 6, 3), None, None, 2, 6, 4, 3, 1e-5),
+    lambda lib: lib.native_group_norm(lib.ones(2, 6, 3), None, None, 2, 6, 3, 4, 1e-5),
+    lambda lib: lib.native_group_norm(lib.ones(2, 6, 3), lib.ones(5), None, 2, 6, 3, 3, 1e-5),
+    lambda lib: lib.embedding_bag(lib.ones(5, 2), lib.tensor([1, 2]), lib.tensor([0]), False, 3),
+    lambda lib: lib.embedding_bag(lib.ones(5, 2), lib.tensor([1, 2]), lib.tensor([0]), False, 1, False, lib.ones(2)),
+    lambda lib: lib.embedding_bag(lib.ones(5, 2), lib.tensor([1, 2]), lib.tensor([[0]])),
+    lambda lib: lib.embedding_bag(lib.ones(5, 2), lib.tensor([1, 2]), lib.tensor([0]), False, 0, False, lib.ones(3)),
+    lambda lib: lib.embedding_bag(lib.ones(5, 2), lib.tensor([1, 2]), None),
+    lambda lib: lib.embedding_bag(lib.ones(5, 2), lib.tensor([1., 2]), lib.tensor([0])),
+    lambda lib: [t.dtype for t in lib.embedding_bag(lib.ones(5, 2), lib.tensor([1, 2]), lib.tensor([0]).int())],
+    lambda lib: lib.ctc_loss(lib.ones(3, 1, 2), lib.ones(1, 1).long(), [3], lib.tensor([1])),
+    lambda lib: lib.affine_grid_generator(lib.ones(2, 2, 3), [2, 3, 4], False),
+    lambda lib: lib.affine_grid_generator(lib.ones(2, 3, 3), [2, 3, 4, 5], False),
+    lambda lib: lib.affine_grid_generator(lib.ones(2, 2, 4), [2, 3, 4, 5], False),
+    lambda lib: lib.affine_grid_generator(lib.ones(3, 2, 3), [2, 3, 4, 5], False),
+    lambda lib: lib.affine_grid_generator(lib.ones(2, 2, 3), [2, 3, 4, 5, 6], False),
+    lambda lib: lib.grid_sampler_2d(lib.ones(1, 1, 2, 2, 2), lib.ones(1, 1, 1, 1, 3), 0, 0, False),
+    lambda lib: lib.grid_sampler_3d(lib.ones(1, 1, 2, 2), lib.ones(1, 1, 1, 2), 0, 0, False),
+    lambda lib: lib.grid_sampler(lib.ones(1, 1, 2, 2, 2), lib.ones(1, 1, 1, 1, 3), 2, 0, False),
+    lambda lib: lib.slice_inverse(lib.ones(3), lib.ones(4), 0),
+    lambda lib: (lambda y: (lib.slice_inverse(y[1:3], y, 0, 1, 3)._base is y, lib.slice_inverse(y[1:3], y, 0, 1, 3)))(
+        lib.arange(5.)),
+]
+
+
+@pytest.mark.parametrize('k', range(len(NATIVE_OUTCOMES)))
+def test_native_outcomes(k):
+    """native_norm (sparse COO only), SyncBatchNorm's CUDA-only kernels refused as PyTorch's CPU build, and the
+    errors of the native ops above."""
+    assert _outcome(ember, NATIVE_OUTCOMES[k]) == _outcome(torch, NATIVE_OUTCOMES[k])
+
+
+# -- ormqr ---------------------------------------------------------------------------------------------------------
+ORMQR_SIDES = [(True, False), (True, True), (False, False), (False, True)]
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('left,transpose', ORMQR_SIDES)
+def test_ormqr(left, transpose, dtype):
+    """Q C, Q^H C, C Q, C Q^H of geqrf-style reflectors (batched), OrmqrBackward0's gradients for all three inputs."""
+    c_shape = (2, 5, 4) if left else (2, 4, 5)
+    _same(lambda lib, a, tau, c: lib.ormqr(a, tau, c, left, transpose), _arrays(11, (2, 5, 3), (2, 3), c_shape), dtype,
+          atol=1e-4 if dtype == 'float32' else 1e-7)
+
+
+@pytest.mark.parametrize('left,transpose', ORMQR_SIDES)
+def test_ormqr_gradcheck_and_complex(left, transpose):
+    """Finite differences in float64 (double backward too); complex reflectors against PyTorch."""
+    a, tau = (ember.tensor(v, requires_grad=True) for v in _arrays(12, (4, 3), (3,)))
+    c = ember.tensor(_arrays(13, (4, 2) if left else (2, 4))[0], requires_grad=True)
+    fn = lambda a, tau, c: ember.ormqr(a, tau, c, left, transpose)  # noqa: E731
+    assert ember.autograd.gradcheck(fn, (a, tau, c)) and ember.autograd.gradgradcheck(fn, (a, tau, c))
+
+    def cplx(lib, a, tau, c):
+        z = [lib.complex(t, t.flip(0).sin()) for t in (a, tau, c)]
+        return lib.ormqr(*z, left, transpose).abs()
+    _same(cplx, _arrays(14, (4, 3), (3,), (4, 2) if left else (2, 4)), 'float64', atol=1e-7)
+
+
+ORMQR_ERRORS = [
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(4, 2)),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(4), lib.ones(5, 2)),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(2), lib.ones(5, 2)),
+    lambda lib: lib.ormqr(lib.ones(3), lib.ones(3), lib.ones(5, 2)),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(5)),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(2, 4), False),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3, dtype=lib.float64), lib.ones(5, 2)),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(5, 2, dtype=lib.float64)),
+    lambda lib: lib.ormqr(lib.ones(5, 3, dtype=lib.int32), lib.ones(3, dtype=lib.int32), lib.ones(5, 2, dtype=lib.int32)),
+    lambda lib: lib.ormqr(lib.ones(2, 5, 3), lib.ones(3), lib.ones(2, 5, 2)),
+    lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(2, 5, 2)),
+    lambda lib: lib.ormqr(lib.ones(2, 5, 3), lib.ones(3, 3), lib.ones(2, 5, 2)),
+    lambda lib: lib.ormqr(lib.ones(2, 5, 3), lib.ones(2, 3), lib.ones(3, 5, 2)),
+    lambda lib: lib.ones(5, 3).ormqr(lib.ones(3), lib.ones(5, 2), False, True),
+    lambda lib: lib.ones(5, 3).ormqr(1, lib.ones(5, 2)),
+    lambda lib: (lambda o: (lib.ormqr(lib.ones(3, 3), lib.ones(3), lib.ones(3, 2), out=o) is o, o.stride()))(
+        lib.empty(3, 2)),
+]
+
+
+@pytest.mark.parametrize('k', range(len(ORMQR_ERRORS)))
+def test_ormqr_outcomes(k):
+    assert _outcome(ember, ORMQR_ERRORS[k]) == _outcome(torch, ORMQR_ERRORS[k])
+
+
+# -- smaller names: hash_tensor, embedding_renorm_, Python 2's operator names, the deprecated autocast forms -------
+def _rows(lib):
+    return lib.arange(15., dtype=lib.float64).reshape(5, 3) / 4
+
+
+_HASHED = lambda lib: lib.arange(-3, 9).reshape(3, 4)  # noqa: E731
+SMALL_NAMES = [
+    lambda lib: lib.hash_tensor(_HASHED(lib)), lambda lib: lib.hash_tensor(_HASHED(lib), 1),
+    lambda lib: lib.hash_tensor(_HASHED(lib), [0], keepdim=True), lambda lib: lib.hash_tensor(_HASHED(lib).float() / 3),
+    lambda lib: lib.hash_tensor(_HASHED(lib).double() / 3, (0, 1)), lambda lib: lib.hash_tensor(_HASHED(lib) > 2),
+    lambda lib: lib.hash_tensor(_HASHED(lib).to(lib.int8), 1), lambda lib: lib.hash_tensor(_HASHED(lib).to(lib.uint8), 1),
+    lambda lib: lib.hash_tensor(_HASHED(lib).half(), 1), lambda lib: lib.hash_tensor(_HASHED(lib).bfloat16(), 1),
+    lambda lib: lib.hash_tensor(lib.ones(0, 3), 0), lambda lib: lib.hash_tensor(lib.ones(0, 3)),
+    lambda lib: lib.hash_tensor(_HASHED(lib), mode=1), lambda lib: lib.hash_tensor(_HASHED(lib), 2),
+    lambda lib: lib.hash_tensor(lib.tensor(5)), lambda lib: _HASHED(lib).hash_tensor(1),
+    lambda lib: lib.hash_tensor(lib.ones(2, dtype=lib.complex64)),
+    lambda lib: lib.hash_tensor(_HASHED(lib).float().requires_grad_()), lambda lib: lib.hash_tensor(1),
+    lambda lib: (lambda v: (lib.embedding_renorm_(v, lib.tensor([1, 3, 1]), 2.0, 2.0) is v, v))(_rows(lib)),
+    lambda lib: lib.embedding_renorm_(_rows(lib), lib.tensor([0, 4]).int(), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(_rows(lib), lib.tensor([0., 4]), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(_rows(lib)[0], lib.tensor([0]), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(_rows(lib), lib.tensor([7]), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(_rows(lib).requires_grad_(), lib.tensor([1]), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(_rows(lib).requires_grad_() * 1, lib.tensor([1]), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(_rows(lib).requires_grad_() * 1, lib.tensor([1]), 1.5, 1.0).sum().backward(),
+    lambda lib: lib.embedding_renorm_(_rows(lib).int(), lib.tensor([1]), 1.5, 1.0),
+    lambda lib: lib.embedding_renorm_(1, lib.tensor([1]), 1.5, 1.0),
+    lambda lib: lib.tensor([4., 6.]).__div__(2), lambda lib: lib.tensor([4., 6.]).__rdiv__(12),
+    lambda lib: (lambda v: (v.__idiv__(2) is v, v))(lib.tensor([4., 6.])), lambda lib: lib.tensor(3.7).__long__(),
+    lambda lib: lib.tensor([1]).__nonzero__(), lambda lib: lib.ones(2).__nonzero__(), lambda lib: lib.ones(2).__long__(),
+    lambda lib: lib.tensor(3.7, requires_grad=True).__rdiv__(2).grad_fn.name(),
+]
+
+
+@pytest.mark.parametrize('k', range(len(SMALL_NAMES)))
+def test_small_names(k):
+    assert _outcome(ember, SMALL_NAMES[k]) == _outcome(torch, SMALL_NAMES[k])
+
+
+def _autocast_calls(lib):
+    """Each deprecated device form called (and set back): its result and its warnings."""
+    out = []
+    calls = [lambda: lib.get_autocast_gpu_dtype(), lambda: lib.set_autocast_gpu_dtype(lib.bfloat16),
+             lambda: lib.get_autocast_dtype('cuda'), lambda: lib.set_autocast_gpu_dtype(lib.float16)]
+    for p in ('ipu', 'xla'):
+        calls += [lambda p=p: getattr(lib, f'is_autocast_{p}_enabled')(),
+                  lambda p=p: getattr(lib, f'set_autocast_{p}_enabled')(True), lambda p=p: lib.is_autocast_enabled(p),
+                  lambda p=p: getattr(lib, f'set_autocast_{p}_enabled')(False),
+                  lambda p=p: getattr(lib, f'get_autocast_{p}_dtype')(),
+                  lambda p=p: (getattr(lib, f'set_autocast_{p}_dtype')(lib.float32), lib.get_autocast_dtype(p)),
+                  lambda p=p: getattr(lib, f'set_autocast_{p}_dtype')(lib.bfloat16 if p == 'xla' else lib.float16),
+                  lambda p=p: getattr(lib, f'set_autocast_{p}_dtype')(1),
+                  lambda p=p: getattr(lib, f'set_autocast_{p}_enabled')(1)]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            out.append(_outcome(lib, lambda lib: call()))
+        out.append([f'{w.category.__name__}: {str(w.message).split(" (Triggered")[0]}' for w in caught])
+    return out
+
+
+def test_deprecated_autocast_forms():
+    """torch.get/set_autocast_gpu_dtype and the ipu/xla enabled/dtype forms: PyTorch's values and warnings."""
+    assert _autocast_calls(ember) == _autocast_calls(torch)
+
