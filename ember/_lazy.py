@@ -42,7 +42,7 @@ _MODULES = {
                     'batch_norm_gather_stats_with_counts', 'batch_norm_backward_reduce', 'batch_norm_backward_elemt',
                     'batch_norm_update_stats', 'embedding_bag', 'ctc_loss', 'grid_sampler', 'grid_sampler_2d',
                     'grid_sampler_3d', 'affine_grid_generator', 'slice_inverse', 'embedding_renorm_'),
-    '_householder': ('ormqr',), '_hash': ('hash_tensor',),
+    '_householder': ('ormqr',), '_hash': ('hash_tensor',), '_lobpcg': ('lobpcg',),
     '_rnn_ops': ('lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'lstm_cell', 'gru_cell', 'rnn_tanh_cell', 'rnn_relu_cell'),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',
                  '_check_is_size', '_check_tensor_all', '_check_tensor_all_with'),

@@ -644,3 +644,77 @@ def test_deprecated_autocast_forms():
     """torch.get/set_autocast_gpu_dtype and the ipu/xla enabled/dtype forms: PyTorch's values and warnings."""
     assert _autocast_calls(ember) == _autocast_calls(torch)
 
+
+# -- lobpcg --------------------------------------------------------------------------------------------------------
+def _spd(m, seed, scale=1.0):
+    r = np.random.default_rng(seed)
+    q = np.linalg.qr(r.standard_normal((m, m)))[0]
+    return scale * q @ np.diag(np.linspace(1, 10, m) + r.random(m)) @ q.T
+
+
+_X0 = np.random.default_rng(0).standard_normal((12, 3))
+LOBPCG_CASES = [
+    ('ortho', dict(k=2, X=_X0)), ('ortho smallest', dict(k=2, X=_X0, largest=False)),
+    ('basic', dict(k=2, X=_X0, method='basic')), ('basic B', dict(k=2, X=_X0, method='basic', B=True)),
+    ('ortho B', dict(k=2, X=_X0, B=True)), ('preconditioned', dict(k=1, X=_X0[:, :2], iK=True, largest=False)),
+    ('drawn X', dict(k=2)), ('n and niter', dict(k=1, n=3, niter=5)), ('batched', dict(k=2, X=_X0, batch=True)),
+    ('drop', dict(k=2, X=_X0, ortho_bparams={'ortho_use_drop': True})),
+    ('tolerance', dict(k=2, X=_X0, tol=1e-4, ortho_iparams={'ortho_i_max': 2}, ortho_fparams={'ortho_tol': 1e-6})),
+]
+
+
+def _lobpcg_run(lib, kw):
+    """lobpcg on the 12 x 12 problem with ``kw`` (B, iK, batch: made here), seeded; (E, X, steps seen by tracker)."""
+    kw = dict(kw)
+    A = lib.tensor(_spd(12, 1))
+    if kw.pop('B', False):
+        kw['B'] = lib.tensor(_spd(12, 2, 0.2) + np.eye(12))
+    if kw.pop('iK', False):
+        kw['iK'] = lib.linalg.inv(A)
+    if 'X' in kw:
+        kw['X'] = lib.tensor(kw['X'])
+    if kw.pop('batch', False):
+        A, kw['X'] = lib.stack([A, A * 2]), lib.stack([kw['X'], kw['X']])
+    steps = []
+    lib.manual_seed(0)
+    E, X = lib.lobpcg(A, tracker=lambda w: steps.append((w.ivars['istep'], w.ivars['converged_count'])), **kw)
+    return E.numpy(), X.numpy(), steps
+
+
+@pytest.mark.parametrize('what,kw', LOBPCG_CASES, ids=[c[0] for c in LOBPCG_CASES])
+def test_lobpcg(what, kw):
+    """PyTorch's iterations (the tracker sees the same steps and converged counts) and its eigenpairs, float64;
+    eigenvectors up to each one's sign (eigh's signs are LAPACK's choice: MKL's in PyTorch, NumPy's here)."""
+    E, X, steps = _lobpcg_run(ember, kw)
+    tE, tX, tsteps = _lobpcg_run(torch, kw)
+    assert steps == tsteps
+    np.testing.assert_allclose(E, tE, rtol=1e-9)
+    signs = np.sign((X * tX).sum(-2, keepdims=True))
+    np.testing.assert_allclose(X * signs, tX, atol=1e-7)
+
+
+def test_lobpcg_float32_and_errors():
+    A = _spd(12, 1)
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+    np.testing.assert_allclose(ember.lobpcg(ember.tensor(A).float(), 1)[0].numpy(),
+                               torch.lobpcg(torch.tensor(A).float(), 1)[0].numpy(), rtol=1e-6)
+    calls = [lambda lib: lib.lobpcg(lib.tensor(A), 5), lambda lib: lib.lobpcg(lib.tensor(A)[:, :5], 1),
+             lambda lib: lib.lobpcg(lib.tensor(A), 1, X=lib.ones(3, 1, dtype=lib.float64)),
+             lambda lib: lib.lobpcg(lib.tensor(A), 1, B=lib.eye(5))]
+    for call in calls:
+        assert _outcome(ember, call) == _outcome(torch, call)
+
+
+@pytest.mark.parametrize('k,largest', [(1, True), (2, True), (2, False), (3, True)])
+def test_lobpcg_gradient(k, largest):
+    """LOBPCGAutogradFunctionBackward: the selected eigenpairs' gradient (the complement of their eigenvectors
+    through the characteristic polynomial), for losses blind to the eigenvectors' signs; B != I refused as
+    PyTorch's."""
+    def call(lib, a):
+        E, X = lib.lobpcg(a @ a.mT + lib.eye(9, dtype=a.dtype) * 9, k, X=lib.tensor(_X0[:9, :k]), largest=largest)
+        return E, X @ X.mT
+    _same(call, _arrays(15, (9, 9)), 'float64', atol=1e-6)
+    _same_error(lambda lib, a: lib.lobpcg(a.requires_grad_(), 1, B=lib.eye(9, dtype=a.dtype),
+                                          X=lib.tensor(_X0[:9, :1]))[0].sum().backward(), _arrays(0, (9, 9)), 'float64')
+
