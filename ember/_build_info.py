@@ -30,6 +30,15 @@ def get_file_path(*path_components):
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *path_components)
 
 
+def cudnn_is_acceptable(input):
+    """False: cuDNN takes no CPU tensor (PyTorch's answer for every tensor of its CPU build)."""
+    from .tensor import Tensor
+    if not isinstance(input, Tensor):
+        from .ops._util import arg_error
+        raise arg_error('cudnn_is_acceptable', 'input', 1, input)
+    return False
+
+
 def is_distributed(input):
     """False: ember's tensors are never distributed (PyTorch's answer for every CPU tensor)."""
     from .tensor import Tensor

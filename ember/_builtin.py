@@ -68,7 +68,9 @@ TORCH_PYBIND = frozenset(('fork', 'import_ir_module', 'import_ir_module_from_buf
 C_MODULES = {'ember.nn.functional': 'ember._C._nn', 'ember.linalg': 'ember._C._linalg',
              'ember.special': 'ember._C._special', 'ember.fft': 'ember._C._fft'}
 # public names whose builtin PyTorch names otherwise (torch.nn.functional.logsigmoid.__name__ is 'log_sigmoid')
-RENAMED = {('ember.nn.functional', 'logsigmoid'): 'log_sigmoid', ('ember', 'to_dlpack'): '_to_dlpack'}
+RENAMED = {('ember.nn.functional', 'logsigmoid'): 'log_sigmoid', ('ember', 'to_dlpack'): '_to_dlpack',
+           **{('ember.nn.functional', n): '_' + n for n in ('has_torch_function', 'has_torch_function_unary',
+                                                           'has_torch_function_variadic')}}
 # ember namespace -> the prefix of its builtins' names in PyTorch (torch.linalg.inv.__name__ is 'linalg_inv')
 PREFIXES = {'ember': '', 'ember.nn.functional': '', 'ember.linalg': 'linalg_', 'ember.special': 'special_',
             'ember.fft': 'fft_'}

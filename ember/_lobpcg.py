@@ -6,7 +6,6 @@ their stopping rules are PyTorch's, so iterates and results agree with its (floa
 with PyTorch's attribute names (A, B, X, E, R, S, ivars, fvars, bvars, tvars, iparams...) is what ``tracker``
 receives each iteration."""
 from .autograd.grad_mode import no_grad
-from .tensor import Tensor
 
 
 def _mm(A, B):
@@ -62,7 +61,8 @@ class LOBPCG:
         """The leading pairs whose backward-stable relative residual is below tol (Duersch et al., sec. 4.3)."""
         prev = self.ivars['converged_count']
         E, X, R = self.E, self.X, self.R
-        rerr = R.norm(2, (0,)) / (X.norm(2, (0,)) * (self.fvars['A_norm'] + E[:X.shape[-1]].abs() * self.fvars['B_norm']))
+        scale = self.fvars['A_norm'] + E[:X.shape[-1]].abs() * self.fvars['B_norm']
+        rerr = R.norm(2, (0,)) / (X.norm(2, (0,)) * scale)
         count = 0
         for ok in (rerr < self.fparams['tol']).tolist():
             if not ok:

@@ -111,8 +111,8 @@ def _group_stats(x, N, group, eps):
 
 
 def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
-    """(group_norm's output, mean, rstd) of ``input`` viewed as (N, C, HxW); all three are differentiable outputs
-    of one NativeGroupNormBackward0, as PyTorch's."""
+    """(group_norm's output, mean, rstd) of ``input`` viewed as (N, C, HxW); all three differentiable, each recorded
+    by a node of PyTorch's name NativeGroupNormBackward0 (PyTorch's one node has three outputs)."""
     _input('native_group_norm', input, ('weight', 2, weight, True), ('bias', 3, bias, True))
     if input.numel() != N * C * HxW:
         raise RuntimeError('Expected X.numel() == N * C * HxW to be true, but got false.  (Could this error message be '
@@ -310,7 +310,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, *options, **kw):
 
 
 # -- grid sampling -------------------------------------------------------------------------------------------------
-_INTERPOLATIONS, _PADDINGS = ('bilinear', 'nearest', 'bicubic'), ('zeros', 'border', 'reflection')
+def _names(codes):
+    return tuple(sorted(codes, key=codes.get))
 
 
 def _sampler(name, dims):
@@ -326,8 +327,9 @@ def _sampler(name, dims):
             raise RuntimeError(f'{name}: interpolation_mode {interpolation_mode} or padding_mode {padding_mode} is not '
                                'one of PyTorch\'s codes (interpolation 0 bilinear, 1 nearest, 2 bicubic; padding 0 '
                                'zeros, 1 border, 2 reflection)')
-        return _F().grid_sample(input, grid, _INTERPOLATIONS[interpolation_mode], _PADDINGS[padding_mode],
-                                bool(align_corners))
+        F = _F()
+        return F.grid_sample(input, grid, _names(F.GRID_SAMPLE_INTERPOLATION_MODES)[interpolation_mode],
+                             _names(F.GRID_SAMPLE_PADDING_MODES)[padding_mode], bool(align_corners))
     op.__name__ = name
     op.__doc__ = f'``torch.{name}``: F.grid_sample with PyTorch\'s integer mode codes.'
     return op

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 __all__ = ['SymInt', 'SymFloat', 'SymBool', 'sym_not', 'sym_float', 'sym_int', 'sym_max', 'sym_min', 'sym_sum',
-           'sym_sqrt', 'sym_ite']
+           'sym_sqrt', 'sym_ite', 'sym_constrain_range', 'sym_constrain_range_for_size', 'sym_fresh_size']
 
 
 class _SymNumber:
@@ -102,3 +102,39 @@ def sym_ite(b, t, f):
     if type(t) is not type(f):
         raise AssertionError(f'type mismatch: {type(t)} vs {type(f)}')
     return t if b else f
+
+
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
+
+
+def _number(name, size):
+    """PyTorch's argument error where ``size`` is not a number (a one-element tensor passes)."""
+    from .ops._util import arg_error
+    from .tensor import Tensor
+    if not isinstance(size, (int, float, np.number, Tensor)):
+        raise arg_error(name, 'size', 1, size, 'Number')
+
+
+def sym_constrain_range(size, *, min=None, max=None):
+    """Check that a plain size lies in [min, max] (PyTorch's eager answer; symbolic sizes would be constrained)."""
+    _number('sym_constrain_range', size)
+    _check_range(size, _INT64[0] if min is None else min, _INT64[1] if max is None else max)
+
+
+def sym_constrain_range_for_size(size, *, min=None, max=None):
+    """sym_constrain_range for a size: min defaults to 0, and max must exceed 2."""
+    _number('sym_constrain_range_for_size', size)
+    if max is not None and max <= 2:
+        raise RuntimeError(f'Max value to constrain_range_for_size must be greater than 2. got: {max}')
+    _check_range(size, 0 if min is None else min, _INT64[1] if max is None else max)
+
+
+def _check_range(size, lo, hi):
+    if isinstance(size, int) and not lo <= size <= hi:
+        raise RuntimeError(f'Invalid value range for {size} between [{lo}, {hi}].')
+
+
+def sym_fresh_size(expr):
+    """``expr`` as a plain number (through a tensor's item(), as PyTorch's)."""
+    from .ops.creation import tensor
+    return tensor(expr).item()

@@ -34,7 +34,8 @@ GAPS = {
     binary_cross_entropy_with_logits conv1d conv_transpose1d cross_entropy ctc_loss dropout
     embedding_bag fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d
     fractional_max_pool3d_with_indices gaussian_nll_loss glu group_norm huber_loss interpolate l1_loss
-    log_softmax max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mse_loss multi_margin_loss
+    linear_cross_entropy log_softmax max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mse_loss
+    multi_margin_loss
     nll_loss normalize poisson_nll_loss sigmoid
     smooth_l1_loss softmax softsign tanh tanhshrink triplet_margin_loss triplet_margin_with_distance_loss
     upsample upsample_bilinear upsample_nearest''',

@@ -393,11 +393,14 @@ def _bag_call(mode, **kw):
 
 
 NATIVE_B = [
-    ('native_group_norm', lambda lib, x, w, b: lib.native_group_norm(x, w, b, 2, 6, 12, 3, 1e-5), (2, 6, 3, 4), (6,), (6,)),
+    ('native_group_norm', lambda lib, x, w, b: lib.native_group_norm(x, w, b, 2, 6, 12, 3, 1e-5), (2, 6, 3, 4), (6,),
+     (6,)),
     ('native_group_norm regrouped', lambda lib, x, w, b: lib.native_group_norm(x, None, None, 3, 4, 6, 2, 1e-3),
      (2, 6, 3, 2), (1,), (1,)),
-    ('affine_grid_generator 2d', lambda lib, t, w, b: lib.affine_grid_generator(t, [2, 3, 4, 5], False), (2, 2, 3), (1,), (1,)),
-    ('affine_grid_generator 3d', lambda lib, t, w, b: lib.affine_grid_generator(t, [2, 1, 3, 4, 2], True), (2, 3, 4), (1,), (1,)),
+    ('affine_grid_generator 2d', lambda lib, t, w, b: lib.affine_grid_generator(t, [2, 3, 4, 5], False), (2, 2, 3),
+     (1,), (1,)),
+    ('affine_grid_generator 3d', lambda lib, t, w, b: lib.affine_grid_generator(t, [2, 1, 3, 4, 2], True), (2, 3, 4),
+     (1,), (1,)),
     ('grid_sampler', lambda lib, x, g, b: lib.grid_sampler(x, g.tanh(), 0, 0, False), (2, 3, 4, 5), (2, 3, 3, 2), (1,)),
     ('grid_sampler_2d bicubic border', lambda lib, x, g, b: lib.grid_sampler_2d(x, g.tanh() * 1.2, 2, 1, True),
      (2, 3, 4, 5), (2, 3, 3, 2), (1,)),
@@ -414,8 +417,10 @@ NATIVE_B += [(f'embedding_bag {m} {k}', lambda lib, w, p, b, m=m, kw=kw: _bag_ca
               (6,), (1,)) for m in (0, 1, 2) for k, kw in (
     ('', {}), ('last', {'last': True, 'off': [0, 2, 6]}), ('pad', {'pad': 4}), ('int32', {'itype': 'int32'}),
     ('negative pad', {'pad': -6}))]
-NATIVE_B += [('embedding_bag max by_freq', lambda lib, w, p, b: _bag_call(2, by_freq=True)(lib, w, p), (10, 3), (6,), (1,))]
-NATIVE_B += [('embedding_bag per_sample_weights', lambda lib, w, p, b: _bag_call(0, psw=True)(lib, w, p), (10, 3), (6,), (1,))]
+NATIVE_B += [('embedding_bag max by_freq', lambda lib, w, p, b: _bag_call(2, by_freq=True)(lib, w, p), (10, 3), (6,),
+              (1,))]
+NATIVE_B += [('embedding_bag per_sample_weights', lambda lib, w, p, b: _bag_call(0, psw=True)(lib, w, p), (10, 3),
+              (6,), (1,))]
 
 
 @pytest.mark.parametrize('dtype', ['float32', 'float64'])
@@ -454,8 +459,8 @@ def _ctc(reduction, tensors=False, zero_infinity=False, short=False):
 
 
 @pytest.mark.parametrize('dtype', ['float32', 'float64'])
-@pytest.mark.parametrize('case', [('default',), (0,), (1,), (2,), (1, True), (0, True, True, True), (2, False, True, True)],
-                         ids=str)
+@pytest.mark.parametrize('case', [('default',), (0,), (1,), (2,), (1, True), (0, True, True, True),
+                                  (2, False, True, True)], ids=str)
 def test_ctc_loss_codes(case, dtype):
     """torch.ctc_loss's integer reduction (1 mean, 2 sum, left out: none, as PyTorch's binding), lengths as lists or
     tensors, zero_infinity on an impossible alignment."""
@@ -562,7 +567,8 @@ ORMQR_ERRORS = [
     lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(2, 4), False),
     lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3, dtype=lib.float64), lib.ones(5, 2)),
     lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(5, 2, dtype=lib.float64)),
-    lambda lib: lib.ormqr(lib.ones(5, 3, dtype=lib.int32), lib.ones(3, dtype=lib.int32), lib.ones(5, 2, dtype=lib.int32)),
+    lambda lib: lib.ormqr(lib.ones(5, 3, dtype=lib.int32), lib.ones(3, dtype=lib.int32),
+                          lib.ones(5, 2, dtype=lib.int32)),
     lambda lib: lib.ormqr(lib.ones(2, 5, 3), lib.ones(3), lib.ones(2, 5, 2)),
     lambda lib: lib.ormqr(lib.ones(5, 3), lib.ones(3), lib.ones(2, 5, 2)),
     lambda lib: lib.ormqr(lib.ones(2, 5, 3), lib.ones(3, 3), lib.ones(2, 5, 2)),
@@ -589,7 +595,8 @@ SMALL_NAMES = [
     lambda lib: lib.hash_tensor(_HASHED(lib)), lambda lib: lib.hash_tensor(_HASHED(lib), 1),
     lambda lib: lib.hash_tensor(_HASHED(lib), [0], keepdim=True), lambda lib: lib.hash_tensor(_HASHED(lib).float() / 3),
     lambda lib: lib.hash_tensor(_HASHED(lib).double() / 3, (0, 1)), lambda lib: lib.hash_tensor(_HASHED(lib) > 2),
-    lambda lib: lib.hash_tensor(_HASHED(lib).to(lib.int8), 1), lambda lib: lib.hash_tensor(_HASHED(lib).to(lib.uint8), 1),
+    lambda lib: lib.hash_tensor(_HASHED(lib).to(lib.int8), 1),
+    lambda lib: lib.hash_tensor(_HASHED(lib).to(lib.uint8), 1),
     lambda lib: lib.hash_tensor(_HASHED(lib).half(), 1), lambda lib: lib.hash_tensor(_HASHED(lib).bfloat16(), 1),
     lambda lib: lib.hash_tensor(lib.ones(0, 3), 0), lambda lib: lib.hash_tensor(lib.ones(0, 3)),
     lambda lib: lib.hash_tensor(_HASHED(lib), mode=1), lambda lib: lib.hash_tensor(_HASHED(lib), 2),
@@ -608,7 +615,8 @@ SMALL_NAMES = [
     lambda lib: lib.embedding_renorm_(1, lib.tensor([1]), 1.5, 1.0),
     lambda lib: lib.tensor([4., 6.]).__div__(2), lambda lib: lib.tensor([4., 6.]).__rdiv__(12),
     lambda lib: (lambda v: (v.__idiv__(2) is v, v))(lib.tensor([4., 6.])), lambda lib: lib.tensor(3.7).__long__(),
-    lambda lib: lib.tensor([1]).__nonzero__(), lambda lib: lib.ones(2).__nonzero__(), lambda lib: lib.ones(2).__long__(),
+    lambda lib: lib.tensor([1]).__nonzero__(), lambda lib: lib.ones(2).__nonzero__(),
+    lambda lib: lib.ones(2).__long__(),
     lambda lib: lib.tensor(3.7, requires_grad=True).__rdiv__(2).grad_fn.name(),
 ]
 
@@ -718,3 +726,95 @@ def test_lobpcg_gradient(k, largest):
     _same_error(lambda lib, a: lib.lobpcg(a.requires_grad_(), 1, B=lib.eye(9, dtype=a.dtype),
                                           X=lib.tensor(_X0[:9, :1]))[0].sum().backward(), _arrays(0, (9, 9)), 'float64')
 
+
+# -- linear_cross_entropy ------------------------------------------------------------------------------------------
+LCE = [
+    ('plain', lambda lib, x, w, b: lib.nn.functional.linear_cross_entropy(x, w, lib.tensor([0, 2, 1, 2]))),
+    ('bias sum', lambda lib, x, w, b: lib.nn.functional.linear_cross_entropy(x, w, lib.tensor([0, 2, 1, 2]),
+                                                                            linear_bias=b, reduction='sum')),
+    ('none smoothing ignore', lambda lib, x, w, b: lib.nn.functional.linear_cross_entropy(
+        x, w, lib.tensor([0, 2, 1, 2]), reduction='none', label_smoothing=0.1, ignore_index=2)),
+    ('unbatched', lambda lib, x, w, b: lib.nn.functional.linear_cross_entropy(x[0], w, lib.tensor(1))),
+    ('K-dimensional', lambda lib, x, w, b: lib.nn.functional.linear_cross_entropy(
+        x, w.repeat(1, 2).reshape(3, 2, 5), lib.tensor([[0, 1], [2, 2], [1, 0], [0, 0]]),
+        linear_bias=b.repeat(2, 1).t())),
+    ('probabilities', lambda lib, x, w, b: lib.nn.functional.linear_cross_entropy(x, w, (x[:, :3] * 2).softmax(1))),
+]
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('what,call', LCE, ids=[c[0] for c in LCE])
+def test_linear_cross_entropy(what, call, dtype):
+    _same(call, _arrays(16, (4, 5), (3, 5), (3,)), dtype)
+
+
+def test_linear_cross_entropy_loss_module():
+    """nn.LinearCrossEntropyLoss: its Linear (seeded init), repr, state_dict keys, loss and gradients; the options
+    dataclass's repr."""
+    out = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        m = lib.nn.LinearCrossEntropyLoss(5, 3, bias=True, label_smoothing=0.2)
+        x = lib.tensor(_arrays(17, (4, 5))[0], dtype=lib.float32)
+        loss = m(x, lib.tensor([0, 2, 1, 1]))
+        loss.backward()
+        out.append((repr(m), list(m.state_dict()), round(loss.item(), 5), np.round(m.linear.weight.grad.numpy(), 5),
+                    repr(lib.nn.LinearCrossEntropyOptions(batch_chunk_size=4))))
+    assert str(out[0]) == str(out[1])
+
+
+LCE_OUTCOMES = [
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(4, 5), lib.ones(3, 4), lib.tensor([0, 1, 2, 0])),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(4, 5), lib.ones(3, 5), lib.tensor([0, 1, 2, 0]),
+                                                       linear_bias=lib.ones(2)),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(5), lib.ones(3, 2, 5), lib.tensor(0)),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(1, 4, 5), lib.ones(3, 5), lib.tensor([0])),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(4, 5), lib.ones(5), lib.tensor([0])),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(4, 5), lib.ones(3, 5), lib.ones(4, 3) / 3,
+                                                       ignore_index=1),
+    lambda lib: lib.nn.LinearCrossEntropyLoss(5, 3, weight=lib.ones(2)),
+    lambda lib: lib.nn.LinearCrossEntropyLoss(5, 3, label_smoothing=2),
+]
+
+
+@pytest.mark.parametrize('k', range(len(LCE_OUTCOMES)))
+def test_linear_cross_entropy_errors(k):
+    assert _outcome(ember, LCE_OUTCOMES[k]) == _outcome(torch, LCE_OUTCOMES[k])
+
+
+def test_linear_cross_entropy_options_refused():
+    """PyTorch's chunked kernel (options given) is not in ember: refused by name, not run another way."""
+    with pytest.raises(NotImplementedError, match='chunked'):
+        ember.nn.functional.linear_cross_entropy(ember.ones(4, 5), ember.ones(3, 5), ember.tensor([0, 1, 2, 0]),
+                                                 options=ember.nn.LinearCrossEntropyOptions())
+
+
+MORE_NAMES = [
+    lambda lib: lib.sym_constrain_range(3), lambda lib: lib.sym_constrain_range(3, max=2),
+    lambda lib: lib.sym_constrain_range(3, min=4), lambda lib: lib.sym_constrain_range_for_size(3, min=4),
+    lambda lib: lib.sym_constrain_range_for_size(3, max=2), lambda lib: lib.sym_constrain_range_for_size(-1),
+    lambda lib: lib.sym_constrain_range(3.5), lambda lib: lib.sym_constrain_range(lib.tensor(3)),
+    lambda lib: lib.sym_constrain_range('a'), lambda lib: lib.sym_constrain_range(size=3, min=1, max=3),
+    lambda lib: lib.sym_fresh_size(3), lambda lib: lib.sym_fresh_size(2.5),
+    lambda lib: lib.cudnn_is_acceptable(lib.ones(1)), lambda lib: lib.cudnn_is_acceptable(1),
+    lambda lib: lib.ones(1).is_distributed(),
+    lambda lib: (lib.nn.functional.GRID_SAMPLE_INTERPOLATION_MODES, lib.nn.functional.GRID_SAMPLE_PADDING_MODES),
+    lambda lib: (lib.nn.functional.has_torch_function_unary(lib.ones(1)),
+                 lib.nn.functional.has_torch_function([lib.ones(1)]),
+                 lib.nn.functional.has_torch_function_variadic(lib.ones(1), 1),
+                 lib.nn.functional.handle_torch_function is lib.overrides.handle_torch_function),
+    lambda lib: (lib.OutOfMemoryError, lib.AcceleratorError.__mro__[1:], lib.cuda.OutOfMemoryError is lib.OutOfMemoryError,
+                 lib.cuda.AcceleratorError is lib.AcceleratorError, repr(lib.OutOfMemoryError('x'))),
+    lambda lib: (lib.Tag, type(lib.Tag).__name__, lib.Tag(0), repr(lib.Tag.core), lib.Tag.core == 0,
+                 lib.Tag(17) == lib.Tag.pt2_compliant_tag, lib.Tag(17) is lib.Tag.pt2_compliant_tag,
+                 hash(lib.Tag.pt2_compliant_tag), int(lib.Tag.view_copy), list(lib.Tag.__members__.items()),
+                 lib.Tag.needs_fixed_stride_order.name, lib.Tag.needs_fixed_stride_order.value, str(lib.Tag(99))),
+]
+
+
+@pytest.mark.parametrize('k', range(len(MORE_NAMES)))
+def test_more_names(k):
+    """torch.sym_constrain_range(_for_size)/sym_fresh_size on plain numbers, cudnn_is_acceptable,
+    Tensor.is_distributed, F's grid-sample codes and torch.overrides helpers, the accelerator error classes,
+    torch.Tag."""
+    assert _outcome(ember, MORE_NAMES[k]) == _outcome(torch, MORE_NAMES[k])

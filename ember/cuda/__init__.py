@@ -4,6 +4,7 @@ import functools
 
 from .. import aliasing
 from ..tensor import CUDA_LEGACY
+from .._errors import AcceleratorError, OutOfMemoryError  # noqa: F401 (torch.cuda's names for them)
 
 # the legacy CUDA tensor types exist in a CPU-only build (``torch.cuda.FloatTensor``), but cannot be made
 globals().update(CUDA_LEGACY)

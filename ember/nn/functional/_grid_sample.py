@@ -17,7 +17,10 @@ from ...ops._util import check_inner_args
 from . import _grid_sample_exact as _exact_gs
 from ._interpolate import _fused_pair
 
-__all__ = ['grid_sample', 'affine_grid']
+__all__ = ['grid_sample', 'affine_grid', 'GRID_SAMPLE_INTERPOLATION_MODES', 'GRID_SAMPLE_PADDING_MODES']
+# the integer codes torch.grid_sampler takes for grid_sample's mode and padding_mode names
+GRID_SAMPLE_INTERPOLATION_MODES = {'bilinear': 0, 'nearest': 1, 'bicubic': 2}
+GRID_SAMPLE_PADDING_MODES = {'zeros': 0, 'border': 1, 'reflection': 2}
 
 _DEFAULT = ('Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please '
             'specify align_corners=True if the old behavior is desired. See the documentation of grid_sample for '

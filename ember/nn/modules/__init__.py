@@ -22,5 +22,6 @@ from .transformer import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
+from .linear_cross_entropy_options import *  # noqa: F401,F403
 
 del NonDynamicallyQuantizableLinear  # noqa: F821 (bound by the star import; torch has it only in torch.nn.modules.linear)

@@ -1,14 +1,17 @@
 """Loss layers: Modules holding a loss's options (``reduction``, class ``weight`` buffers, ...) and calling
 ``ember.nn.functional``."""
+import math
+
 from .. import functional as F
 from ..functional._loss import legacy_get_string
 from .module import Module
+from .linear import Linear
 
 __all__ = ['L1Loss', 'MSELoss', 'SmoothL1Loss', 'HuberLoss', 'CrossEntropyLoss', 'NLLLoss', 'BCELoss',
            'BCEWithLogitsLoss', 'KLDivLoss', 'SoftMarginLoss', 'CosineEmbeddingLoss', 'MarginRankingLoss',
            'HingeEmbeddingLoss', 'PoissonNLLLoss', 'GaussianNLLLoss', 'TripletMarginLoss',
            'TripletMarginWithDistanceLoss', 'MultiLabelSoftMarginLoss', 'MultiMarginLoss', 'MultiLabelMarginLoss',
-           'NLLLoss2d', 'CTCLoss']
+           'NLLLoss2d', 'CTCLoss', 'LinearCrossEntropyLoss']
 
 
 class _Loss(Module):
@@ -269,3 +272,34 @@ class CTCLoss(_Loss):
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
                           self.zero_infinity)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A Linear layer (in_features -> num_classes x prod(out_features)) and the cross entropy of its logits, as
+    F.linear_cross_entropy computes them."""
+
+    def __init__(self, in_features, num_classes, *, out_features=(), bias=False, device=None, dtype=None,
+                 reduction='mean', weight=None, ignore_index=None, label_smoothing=0.0, options=None):
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(f'expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}')
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(f'expected label_smoothing to be in range [0, 1], got {label_smoothing}')
+        super().__init__(weight=weight, size_average=None, reduce=None, reduction=reduction)
+        self.num_classes, self.out_features = num_classes, out_features
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        # (Linear's weight is 2-D: forward views it as (num_classes, *out_features, in_features))
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias, device=device,
+                             dtype=dtype)
+        self.options = options
+
+    def forward(self, input, target):
+        w = self.linear.weight.reshape((self.num_classes, *self.out_features, self.linear.in_features))
+        b = None if self.linear.bias is None else self.linear.bias.reshape((self.num_classes, *self.out_features))
+        return F.linear_cross_entropy(input, w, target, linear_bias=b, weight=self.weight, reduction=self.reduction,
+                                      ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
+                                      options=self.options)
+
+    def extra_repr(self):
+        return (f'in_features={self.linear.in_features}, num_classes={self.num_classes}, '
+                f'out_features={self.out_features}, bias={self.linear.bias is not None}, reduction={self.reduction}, '
+                f'ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}, options={self.options}')
