@@ -1,8 +1,8 @@
 """Tensor methods and attributes PyTorch has for old or device-specific code, as PyTorch's CPU build answers them: the
 deprecated non-inplace ``resize``/``resize_as``, ``volatile``, ``name``, ``grad_dtype``, ``const_data_ptr``,
 ``is_set_to``, ``is_distributed``, ``map2_``, ``module_load``, ``dense_dim``/``sparse_dim``, ``record_stream``, and
-the refusals of ``chalf``, ``to_mkldnn``, ``xpu``, ``ipu``, ``mtia``, and Python 2's ``__div__``, ``__rdiv__``,
-``__idiv__``, ``__nonzero__``, ``__long__``."""
+the refusals of ``chalf``, ``to_mkldnn``, ``xpu``, ``ipu``, ``mtia``, ``reinforce``, and Python 2's ``__div__``,
+``__rdiv__``, ``__idiv__``, ``__nonzero__``, ``__long__``."""
 import math
 import warnings
 
@@ -138,6 +138,21 @@ def mtia(self, device=None, non_blocking=False, memory_format=None):
                          '`//mtia/host_runtime/torch_mtia:torch_mtia` as your target dependency!')
 
 
+_REINFORCE = '\n'.join((
+    'reinforce() was removed.', 'Use torch.distributions instead.',
+    'See https://pytorch.org/docs/main/distributions.html', '', 'Instead of:', '',
+    'probs = policy_network(state)', 'action = probs.multinomial()', 'next_state, reward = env.step(action)',
+    'action.reinforce(reward)', 'action.backward()', '', 'Use:', '', 'probs = policy_network(state)',
+    '# NOTE: categorical is equivalent to what used to be called multinomial',
+    'm = torch.distributions.Categorical(probs)', 'action = m.sample()', 'next_state, reward = env.step(action)',
+    'loss = -m.log_prob(action) * reward', 'loss.backward()', ''))
+
+
+def reinforce(self, reward):
+    """Removed from PyTorch long ago: its error, saying what to use instead (torch.distributions)."""
+    raise RuntimeError(_REINFORCE)
+
+
 def is_distributed(self):
     """False: ember's tensors are never distributed (PyTorch's answer for every CPU tensor)."""
     return False
@@ -148,8 +163,8 @@ def install(cls):
     methods = dict(resize=resize, resize_as=resize_as, const_data_ptr=const_data_ptr, is_set_to=is_set_to,
                    map2_=map2_, module_load=module_load, dense_dim=dense_dim, sparse_dim=sparse_dim,
                    record_stream=record_stream, chalf=chalf, to_mkldnn=to_mkldnn, xpu=xpu, ipu=ipu, mtia=mtia,
-                   is_distributed=is_distributed, volatile=property(_volatile), name=property(lambda self: None),
-                   grad_dtype=property(_grad_dtype, _set_grad_dtype))
+                   is_distributed=is_distributed, reinforce=reinforce, volatile=property(_volatile),
+                   name=property(lambda self: None), grad_dtype=property(_grad_dtype, _set_grad_dtype))
     # Python 2's operator names, which PyTorch's Tensor still has
     methods.update(__div__=cls.__truediv__, __rdiv__=cls.__rtruediv__, __idiv__=cls.__itruediv__,
                    __nonzero__=cls.__bool__, __long__=cls.__int__)

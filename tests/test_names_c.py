@@ -797,7 +797,7 @@ MORE_NAMES = [
     lambda lib: lib.sym_constrain_range('a'), lambda lib: lib.sym_constrain_range(size=3, min=1, max=3),
     lambda lib: lib.sym_fresh_size(3), lambda lib: lib.sym_fresh_size(2.5),
     lambda lib: lib.cudnn_is_acceptable(lib.ones(1)), lambda lib: lib.cudnn_is_acceptable(1),
-    lambda lib: lib.ones(1).is_distributed(),
+    lambda lib: lib.ones(1).is_distributed(), lambda lib: lib.ones(2).reinforce(1),
     lambda lib: (lib.nn.functional.GRID_SAMPLE_INTERPOLATION_MODES, lib.nn.functional.GRID_SAMPLE_PADDING_MODES),
     lambda lib: (lib.nn.functional.has_torch_function_unary(lib.ones(1)),
                  lib.nn.functional.has_torch_function([lib.ones(1)]),
