@@ -43,6 +43,7 @@ _MODULES = {
                     'batch_norm_update_stats', 'embedding_bag', 'ctc_loss', 'grid_sampler', 'grid_sampler_2d',
                     'grid_sampler_3d', 'affine_grid_generator', 'slice_inverse', 'embedding_renorm_'),
     '_errors': ('OutOfMemoryError', 'AcceleratorError'), '_tags': ('Tag',),
+    '_sparse_mm': ('sspaddmm', 'saddmm', 'smm', 'hspmm'),
     '_householder': ('ormqr',), '_hash': ('hash_tensor',), '_lobpcg': ('lobpcg',),
     '_rnn_ops': ('lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'lstm_cell', 'gru_cell', 'rnn_tanh_cell', 'rnn_relu_cell'),
     '_asserts': ('_check', '_check_with', '_check_index', '_check_value', '_check_type', '_check_not_implemented',
@@ -53,7 +54,8 @@ PREFIXED = {'_foreach_': '_foreach'}
 # Tensor methods left for later, the same way (a descriptor on Tensor that replaces itself): name -> module, or
 # module:attribute where the method is not the module's function of its name
 METHODS = {'stft': 'fft._stft', 'istft': 'fft._stft', 'slice_inverse': '_native_ops:slice_inverse_method',
-           'ormqr': '_householder:ormqr_method', 'hash_tensor': '_hash'}
+           'ormqr': '_householder:ormqr_method', 'hash_tensor': '_hash', 'smm': '_sparse_mm:smm_method',
+           'sspaddmm': '_sparse_mm:sspaddmm_method'}
 METHODS.update((n, '_qmethods') for n in ('int_repr', 'q_scale', 'q_zero_point', 'q_per_channel_scales',
                                            'q_per_channel_zero_points', 'q_per_channel_axis', 'qscheme', 'dequantize'))
 # public name -> (module, attribute or None for the module)

@@ -818,3 +818,45 @@ def test_more_names(k):
     Tensor.is_distributed, F's grid-sample codes and torch.overrides helpers, the accelerator error classes,
     torch.Tag."""
     assert _outcome(ember, MORE_NAMES[k]) == _outcome(torch, MORE_NAMES[k])
+
+
+# -- sparse-times-dense products that stay sparse ------------------------------------------------------------------
+def _coo(lib, dtype=None):
+    return lib.sparse_coo_tensor([[1, 0, 1], [2, 1, 0]], [3., 1., 2.], (3, 3), dtype=dtype)
+
+
+def _described(r):
+    """A sparse result's parts (indices, values, coalesced, shape, dtype, grad_fn, dims) or the value itself."""
+    if not getattr(r, 'is_sparse', False):
+        return r
+    return (r._indices().tolist(), r._values().tolist(), r.is_coalesced(), tuple(r.shape), r.dtype,
+            type(r.grad_fn).__name__, r.requires_grad, r.sparse_dim(), r.dense_dim())
+
+
+_D = lambda lib: lib.arange(6.).reshape(3, 2)  # noqa: E731
+_IN = lambda lib: lib.sparse_coo_tensor([[0, 2], [1, 1]], [5., 7.], (3, 2))  # noqa: E731
+SPARSE_MM = [
+    lambda lib: lib.smm(_coo(lib), _D(lib)), lambda lib: lib.hspmm(_coo(lib), _D(lib)),
+    lambda lib: lib.sspaddmm(_IN(lib), _coo(lib), _D(lib), beta=2, alpha=3),
+    lambda lib: lib.saddmm(_IN(lib), _coo(lib), _D(lib)), lambda lib: _IN(lib).sspaddmm(_coo(lib), _D(lib)),
+    lambda lib: _coo(lib).smm(_D(lib)), lambda lib: lib.smm(lib.sparse_coo_tensor([[0], [0]], [1.], (3, 3)), _D(lib)),
+    lambda lib: lib.smm(_coo(lib, lib.float64).requires_grad_(), _D(lib).double()),
+    lambda lib: lib.hspmm(_coo(lib).requires_grad_(), _D(lib)),
+    lambda lib: lib.smm(_coo(lib).requires_grad_(), _D(lib)).to_dense().sum().backward(),
+    lambda lib: lib.hspmm(_coo(lib).requires_grad_(), _D(lib)).to_dense().sum().backward(),
+    lambda lib: lib.sspaddmm(_IN(lib), _coo(lib), _D(lib).requires_grad_()),
+    lambda lib: lib.smm(_coo(lib), lib.ones(4, 2)), lambda lib: lib.hspmm(_coo(lib), lib.ones(4, 2)),
+    lambda lib: lib.sspaddmm(_IN(lib), _coo(lib), lib.ones(3, 3)), lambda lib: lib.smm(_coo(lib), _D(lib).int()),
+    lambda lib: lib.smm(_coo(lib).to_dense(), _D(lib)),
+    lambda lib: lib.sspaddmm(_IN(lib), _coo(lib).to_dense(), _D(lib)),
+    lambda lib: lib.hspmm(_coo(lib).to_dense(), _D(lib)),
+    lambda lib: lib.sspaddmm(_IN(lib), _coo(lib), _D(lib).to_sparse()),
+]
+
+
+@pytest.mark.parametrize('k', range(len(SPARSE_MM)))
+def test_sparse_products(k):
+    """smm, hspmm (hybrid result), sspaddmm/saddmm: PyTorch's entries in its order, uncoalesced, NotImplemented
+    nodes, its errors."""
+    assert _outcome(ember, lambda lib: _described(SPARSE_MM[k](lib))) == \
+        _outcome(torch, lambda lib: _described(SPARSE_MM[k](lib)))
