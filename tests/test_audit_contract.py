@@ -2,6 +2,7 @@
 backward raise PyTorch's error (naming the output PyTorch names), and one it does not save may change; and the
 gradients PyTorch gives for complex inputs (conjugate Wirtinger convention), checked against PyTorch and by ember's
 gradcheck/gradgradcheck. Found by a fuzzer over the registry's differentiable ops (each input and output changed)."""
+import re
 import warnings
 
 import numpy as np
@@ -492,3 +493,24 @@ def test_function_with_backward_and_jvp_uses_jvp(factor):
     t, e = run(torch), run(ember)
     np.testing.assert_allclose(e[0], t[0], rtol=1e-12)
     assert e[1:] == t[1:]
+
+
+def _tangent_of_graph_primal(L):
+    """A dual tensor whose primal requires grad, through sin and a product with that primal: the tangent (which
+    requires grad), whether it and what is computed from it alone are dual, and the printed tangent and result."""
+    fa = L.autograd.forward_ad
+    p = L.tensor([1., 2.], dtype=L.float64, requires_grad=True)
+    with fa.dual_level():
+        y = fa.make_dual(p, L.tensor([3., 4.], dtype=L.float64, requires_grad=True)).sin() * p
+        tangent = fa.unpack_dual(y).tangent
+        text = [repr(tangent), repr(y)]
+        return (tangent.detach().numpy(), tangent.requires_grad, fa.unpack_dual(tangent).tangent,
+                fa.unpack_dual(tangent * 2).tangent, [re.sub(r'grad_fn=<\w+>', 'grad_fn', s) for s in text])
+
+
+def test_tangent_of_dual_with_graph_primal_is_not_dual():
+    """Printing such a tangent recursed in ember (its tangent was searched for, itself a tangent...): PyTorch's
+    tangent is not dual. (The tangent's grad_fn names differ: PyTorch's AddBackward0 of its forward formula.)"""
+    got, want = _tangent_of_graph_primal(ember), _tangent_of_graph_primal(torch)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    assert got[1:] == want[1:]

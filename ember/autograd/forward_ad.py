@@ -24,6 +24,8 @@ _GIVEN = {}         # id(dual) -> (weak reference to it, the tangent as given, i
                     # object while the dual is unchanged in place
 _DUALS = []         # the seeds alone: the level's entry of forward_refusal.SOURCES
 _EVER = weakref.WeakSet()   # every seed of every level: a tensor whose history holds only these prints none
+_TANGENTS = {}      # id(grad_fn) -> grad_fn of each tangent computed with a graph: PyTorch's tangent is not dual, so
+                    # the search for seeds stops there (else printing a tangent recursed into its own tangent)
 
 
 class UnpackedDualTensor(NamedTuple):
@@ -50,6 +52,7 @@ def exit_dual_level(*, level=None):
                            'not supported.')
     _SEEDS.clear()
     _GIVEN.clear()
+    _TANGENTS.clear()
     _DUALS.clear()
     forward_refusal.forget(_DUALS)
     _LEVEL[0] = level - 1
@@ -126,6 +129,22 @@ def _only_seeds(tensor, seeds=None):
     return found
 
 
+def _reaches_seed(tensor):
+    """True when a seed of this level is in ``tensor``'s history other than through a tangent (a tangent and what
+    is computed from tangents alone have none, as in PyTorch)."""
+    seeds = {id(s) for s, _ in _SEEDS}
+    todo, seen = [tensor.grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen or id(node) in _TANGENTS:
+            continue
+        seen.add(id(node))
+        if id(getattr(node, 'variable', None)) in seeds:
+            return True
+        todo.extend(n for n, _ in node.next_functions)
+    return False
+
+
 def _tangent(tensor, graph):
     """The Jacobian of ``tensor`` w.r.t. the seeds times their tangents, or None when it depends on no seed;
     with ``graph``, differentiable w.r.t. the other leaves ``tensor`` depends on (as PyTorch's tangent is)."""
@@ -142,13 +161,18 @@ def _tangent(tensor, graph):
         if not linear:
             return u.detach()
         jv, = grad([g for g, _ in linear], [u], [t for _, t in linear], create_graph=graph, allow_unused=True)
-    return u.detach() if jv is None else jv if graph else jv.detach()
+    if jv is None or not graph:
+        return u.detach() if jv is None else jv.detach()
+    if jv.grad_fn is not None:
+        _TANGENTS[id(jv.grad_fn)] = jv.grad_fn
+    return jv
 
 
 def unpack_dual(tensor, *, level=None):
     """(primal, tangent) of ``tensor`` at the current level; the tangent is None for a tensor that is not dual or
     outside the level."""
-    if (_LEVEL[0] if level is None else level) < 0 or not _SEEDS or not tensor.requires_grad:
+    if (_LEVEL[0] if level is None else level) < 0 or not _SEEDS or not tensor.requires_grad \
+            or not _reaches_seed(tensor):
         return UnpackedDualTensor(tensor, None)
     given = _GIVEN.get(id(tensor))
     plain = _only_seeds(tensor)
