@@ -486,9 +486,13 @@ class Tensor(_InstanceDict, metaclass=_TensorMeta):
         cell = _version_cell(self)
         cell[0] += 1
         _BUMPS[0] += 1
-        views = (self if self._base is None else self._base)._views
-        if views is not None and views.multi:
-            _stale_multi(self if self._base is None else self._base)
+        base = self if self._base is None else self._base
+        views = base._views
+        if views is not None:
+            if views.multi:
+                _stale_multi(base)
+            if not _GRAD.enabled and base._requires_grad:   # (an untracked change: PyTorch's views regenerate
+                _regenerate(base)                            # their grad_fn on reading it, AsStridedBackward0)
         if _bf16.LINKED:    # a dtype view across bfloat16 is a copy kept in step with its source (_bf16.link)
             _bf16.sync(cell, self._data)
 
@@ -1181,6 +1185,12 @@ def _legacy_by_string(name):
     if not name.startswith('torch.') or base not in _DTYPE_BY_TYPE_NAME:
         raise ValueError(f"invalid type: '{name}'")
     return _DTYPE_BY_TYPE_NAME[base]
+
+
+def _regenerate(base):
+    """ops._views.regenerate (imported here on first need: ops import this module)."""
+    from .ops._views import regenerate
+    regenerate(base)
 
 
 def _stale_multi(base):

@@ -514,3 +514,36 @@ def test_tangent_of_dual_with_graph_primal_is_not_dual():
     got, want = _tangent_of_graph_primal(ember), _tangent_of_graph_primal(torch)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
     assert got[1:] == want[1:]
+
+
+def _changed_under_no_grad(L, view, change):
+    """A view of a non-leaf taken under grad mode, then its base (or a view of it) changed in place under no_grad:
+    the view's grad_fn and its next node's names, and the leaf's gradient through the view."""
+    x = L.tensor(X46, requires_grad=True)
+    b = x * 1
+    v = view(b)
+    with L.no_grad():
+        change(b, v)
+    names = [type(v.grad_fn).__name__, [type(n).__name__ for n, _ in v.grad_fn.next_functions]]
+    (v * v).sum().backward()
+    return names, x.grad.numpy()
+
+
+X46 = _f64(4, 6)
+NOGRAD_CHANGES = {
+    'base': lambda b, v: b.add_(1),
+    'other_view': lambda b, v: b[0].mul_(2),
+    'itself': lambda b, v: v.sub_(1),
+}
+NOGRAD_VIEWS = {'select': lambda b: b[1], 'view_of_slice': lambda b: b[1:][0], 't': lambda b: b.t(),
+                'unflatten': lambda b: b.unflatten(1, (2, 3))}
+
+
+@pytest.mark.parametrize('change', list(NOGRAD_CHANGES), ids=list(NOGRAD_CHANGES))
+@pytest.mark.parametrize('view', list(NOGRAD_VIEWS), ids=list(NOGRAD_VIEWS))
+def test_view_regenerated_after_change_under_no_grad(view, change):
+    """PyTorch regenerates such a view's grad_fn (AsStridedBackward0 of the base) once the version moved, grad mode
+    or not; ember kept the view's own node (SelectBackward0...) after an untracked change."""
+    got, want = (_changed_under_no_grad(L, NOGRAD_VIEWS[view], NOGRAD_CHANGES[change]) for L in (ember, torch))
+    assert got[0] == want[0]
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
