@@ -62,7 +62,7 @@ from ._torch_linalg import (inverse, det, logdet, slogdet, pinverse, matrix_powe
 from .ops.blas import vdot
 from . import _complex as _complex_arrays
 # written for real numbers: refused on complex tensors, with the op's name
-_complex_arrays.refuse_in(globals(), '', ('logdet', 'slogdet', 'qr', 'svd'))
+_complex_arrays.refuse_in(globals(), '', ('logdet', 'slogdet'))
 # their forward is right for complex matrices (conjugate transposes), their backward the real case's
 _complex_arrays.refuse_in(globals(), '', ('pinverse', 'cholesky', 'cholesky_solve', 'cholesky_inverse'), grad_only=True)
 Tensor.svd = svd

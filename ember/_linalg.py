@@ -783,20 +783,49 @@ def _unused(g):
     return dual.is_array(g) and not g.any()
 
 
+_EIGH_PHASE = ('linalg_eigh_backward: The eigenvectors in the complex case are specified up to multiplication by '
+               'e^{i phi}. The specified loss function depends on this quantity, so it is ill-defined.')
+_SVD_PHASE = ('svd_backward: The singular vectors in the complex case are specified up to multiplication by e^{i phi}. '
+              'The specified loss function depends on this phase term, making it ill-defined.')
+
+
 class LinalgEighBackward0(Node):
-    """A = V diag(w) V^T: gA = V (skew(V^T gV) / 2E + diag(gw)) V^T, E_ij = w_j - w_i (1 on the diagonal); V
-    diag(gw) V^T when V went unused (eigvalsh), as PyTorch's, finite for repeated eigenvalues."""
+    """A = V diag(w) V^H: gA = V (skew(V^H gV) / 2E with diag(gw) on the diagonal) V^H, E_ij = w_j - w_i (1 on the
+    diagonal); V diag(gw) V^H when V went unused (eigvalsh), as PyTorch's, finite for repeated eigenvalues. Complex
+    eigenvectors are defined up to a phase each: a loss that depends on it raises PyTorch's error."""
     __slots__ = ()
 
     def backward(self, gw, gv):
         w, v = self.saved()
         n = w.shape[-1]
-        inner = _diag_embed(gw)
-        if gv is not None and not _unused(gv):
-            vg = _mT(v) @ gv
-            e = _row(w) - _col(w) + _eye(n, w)
-            inner = inner + (vg - _mT(vg)) * 0.5 / e
-        return v @ inner @ _mT(v)
+        if gv is None or _unused(gv):
+            return v @ _diag_embed(gw) @ _mH(v)
+        vg = _mH(v) @ gv
+        if _is_complex(vg):
+            _phase_check(vg.diagonal(0, -2, -1), _EIGH_PHASE)
+        inner = (vg - _mH(vg)) * 0.5 / (_row(w) - _col(w) + _eye(n, w))
+        if _is_complex(inner):   # (the skew part's diagonal is i Im(V^H gV)'s, ~0: PyTorch's gw replaces it)
+            inner = inner - _diag_embed(inner.diagonal(0, -2, -1))
+        return v @ (inner + _diag_embed(gw)) @ _mH(v)
+
+
+def _is_complex(x):
+    return dual.data(x).dtype.kind == 'c'
+
+
+def _mH(x):
+    """The conjugate transpose (a real matrix's transpose)."""
+    t = _mT(x)
+    return t.conj() if _is_complex(t) else t
+
+
+def _phase_check(d, message, other=None):
+    """PyTorch's gauge check of a complex decomposition's backward: the loss must not depend on the phase of its
+    vectors, read from the imaginary part of ``d`` (a diagonal of V^H gV), ~0 (or ~ -Im ``other``) within 1e-2."""
+    d = dual.data(d).imag
+    want = -dual.data(other).imag if other is not None else np.zeros_like(d)
+    if not np.allclose(d, want, rtol=1e-2, atol=1e-2):
+        raise RuntimeError(message)
 
 
 def _eigh_arrays(A, UPLO):
@@ -831,9 +860,10 @@ def eigvalsh(A, UPLO='L'):
 
 
 class LinalgSvdBackward0(Node):
-    """A = U diag(S) Vh (distinct singular values, full rank when rectangular): the real case of
-    PyTorch's svd_backward (Townsend's formulas); full matrices use their first k columns; U diag(gS) Vh when U
-    and Vh went unused (svdvals), PyTorch's for undefined gU and gVh, finite for repeated or zero singular values."""
+    """A = U diag(S) Vh (distinct singular values, full rank when rectangular): PyTorch's svd_backward (Townsend's
+    formulas, conjugate transposes for complex A); full matrices use their first k columns; U diag(gS) Vh when U
+    and Vh went unused (svdvals), PyTorch's for undefined gU and gVh, finite for repeated or zero singular values.
+    Complex singular vectors are defined up to a phase each: a loss that depends on it raises PyTorch's error."""
     __slots__ = ()
 
     def backward(self, gu, gs, gvh):
@@ -843,26 +873,29 @@ class LinalgSvdBackward0(Node):
             u, gu = u[..., :k], (None if gu is None else gu[..., :k])
         if vh.shape[-2] != k:
             vh, gvh = vh[..., :k, :], (None if gvh is None else gvh[..., :k, :])
+        cx = u.dtype != s.dtype
+        if gs is not None and cx:   # (gS is real: U diag(gS) Vh in A's dtype)
+            gs = gs.astype(u.dtype) if dual.is_array(gs) else gs.to(u.dtype)
         if (gu is None or _unused(gu)) and (gvh is None or _unused(gvh)):
-            if u.dtype != s.dtype:   # complex A: U diag(gS) V^H as it is (gS real), in A's dtype
-                gs = gs.astype(u.dtype) if dual.is_array(gs) else gs.to(u.dtype)
             return u @ _diag_embed(gs) @ vh
-        if u.dtype != s.dtype:
-            raise RuntimeError('LinalgSvdBackward0: ember does not differentiate the singular vectors of a complex '
-                               'matrix yet (only its singular values: svdvals, matrix_norm). Run it under '
-                               'torch.no_grad() or on detached inputs.')
         m, n = u.shape[-2], vh.shape[-1]
-        uhgu = _mT(u) @ gu
-        vhgv = vh @ _mT(gvh)
+        uhgu = _mH(u) @ gu
+        uhgu = uhgu - _mH(uhgu)
+        vhgv = vh @ _mH(gvh)
+        vhgv = vhgv - _mH(vhgv)
+        if cx:
+            _phase_check(uhgu.diagonal(0, -2, -1), _SVD_PHASE, vhgv.diagonal(0, -2, -1))
         s2 = s * s
         e = _row(s2) - _col(s2) + _eye(k, s)
-        inner = ((uhgu - _mT(uhgu)) * _row(s) + _col(s) * (vhgv - _mT(vhgv))) / e + _diag_embed(gs)
+        inner = (uhgu * _row(s) + _col(s) * vhgv) / e + _diag_embed(gs)
+        if cx:
+            inner = inner + _diag_embed(uhgu.diagonal(0, -2, -1) / (s * 2))
         if m > n:
             gus = gu / _row(s)
-            return (u @ inner + gus - u @ (_mT(u) @ gus)) @ vh
+            return (u @ inner + gus - u @ (_mH(u) @ gus)) @ vh
         if m < n:
             sgvh = gvh / _col(s)
-            return u @ (inner @ vh + sgvh - (sgvh @ _mT(vh)) @ vh)
+            return u @ (inner @ vh + sgvh - (sgvh @ _mH(vh)) @ vh)
         return u @ inner @ vh
 
 
@@ -906,7 +939,7 @@ def _torch_svd(input, some=True, compute_uv=True):
         z = lambda k: np.zeros(batch + (k, k), input._data.dtype)   # noqa: E731
         return _TorchSvdResult(Tensor._make(z(m)), svdvals(input), Tensor._make(lapack_order(z(n))))   # (as PyTorch's)
     u, s, vh = svd(input, full_matrices=not some)
-    return _TorchSvdResult(u, s, vh.mT)
+    return _TorchSvdResult(u, s, vh.mH)
 
 
 class LinalgCholeskyExBackward0(Node):
@@ -951,7 +984,8 @@ def _cholesky(A, upper, node_cls, op='linalg.cholesky'):
 
 
 class LinalgQrBackward0(Node):
-    """A = QR: PyTorch's linalg_qr_backward, real case (m >= n, or reduced/complete with m < n)."""
+    """A = QR: PyTorch's linalg_qr_backward (m >= n, or reduced/complete with m < n; conjugate transposes for
+    complex A)."""
     __slots__ = ('mode',)
 
     def backward(self, gq, gr):
@@ -963,11 +997,13 @@ class LinalgQrBackward0(Node):
         m, n = q.shape[-2], r.shape[-1]
         if self.mode == 'complete' and m > n:
             raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
-        x = gr @ _mT(r) - _mT(q) @ gq
-        if m >= n:
+        x = gr @ _mH(r) - _mH(q) @ gq
+        if m >= n:   # (triu(X) + triu(X)^H, its diagonal's real part halved: purely real there)
             x = _triu(x)
-            return _solve_right(q @ (x + _mT(_triu(x, 1))) + gq, _mT(r))
-        ga = _solve_right(q @ _tril(_mT(x) - x), _mT(r[..., :m]))
+            x = x + _mH(x)
+            return _solve_right(q @ (x - _diag_embed(x.diagonal(0, -2, -1)) * 0.5) + gq, _mH(r))
+        x = _tril(_mH(x) - x)   # (its diagonal's imaginary part halved: purely imaginary there)
+        ga = _solve_right(q @ (x - _diag_embed(x.diagonal(0, -2, -1)) * 0.5), _mH(r[..., :m]))
         pad = dual.zeros(tuple(ga.shape[:-1]) + (n - m,), ga)
         ga = np.concatenate((ga, pad), -1) if dual.is_array(ga) else _cat((ga, pad), -1)
         return ga + q @ gr
@@ -1447,7 +1483,7 @@ class LinalgEigBackward0(Node):
 
 
 _complex.GRAD_OK.add('LinalgEigBackward0')
-_complex.GRAD_OK.add('LinalgSvdBackward0')   # (complex: the singular values' gradient; the vectors' raise in backward)
+_complex.GRAD_OK.update(('LinalgSvdBackward0', 'LinalgEighBackward0', 'LinalgQrBackward0'))
 
 
 def _at_least_2d(a, op):

@@ -18,14 +18,14 @@ _out.install(globals(), ('lu_factor', 'lu_factor_ex', 'lu', 'lu_solve'), prefix=
 norm, vector_norm, matrix_norm, cross, vecdot = map(_util.dim_aliases, (norm, vector_norm, matrix_norm, cross, vecdot))
 
 # written for real numbers (a transpose where the conjugate transpose is PyTorch's, real-only algorithms)
-_complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'svd', 'qr', 'vecdot',
+_complex.refuse_in(globals(), 'linalg.', ('slogdet', 'lstsq', 'vecdot',
                                           'solve_triangular', 'tensorinv', 'tensorsolve',
                                           'lu_factor', 'lu_factor_ex', 'lu', 'lu_solve', 'householder_product',
                                           'ldl_factor', 'ldl_factor_ex', 'ldl_solve'))
 # NumPy's LAPACK computes these (and matrix_rank) for Hermitian / complex matrices as PyTorch does (conjugate
 # transposes, real eigen- and singular values); their backward formulas are the real case's: refused where a
 # complex input requires grad
-_complex.refuse_in(globals(), 'linalg.', ('pinv', 'eigh', 'eigvalsh', 'cholesky', 'cholesky_ex', 'cond'),
+_complex.refuse_in(globals(), 'linalg.', ('pinv', 'cholesky', 'cholesky_ex', 'cond'),
                    grad_only=True)
 
 __all__ = ['solve', 'inv', 'det', 'slogdet', 'lstsq', 'norm', 'vector_norm', 'matrix_norm', 'matrix_rank', 'pinv',

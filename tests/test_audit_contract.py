@@ -170,8 +170,7 @@ SING = np.array([[1 + 1j, 2, 3j], [2 + 2j, 4, 6j], [1, 1j, 2 - 1j]])   # det exa
 V4 = _c128(4)
 
 # (id, fn(lib, x) -> complex or real tensor, complex input, ember's checks: 2 gradcheck and gradgradcheck, 1 gradcheck,
-#  0 none: at an exactly singular matrix det's gradient is PyTorch's 0, not the adjugate finite differences see; the
-#  singular values' double backward needs the complex singular vectors' gradient, which ember refuses)
+#  0 none: at an exactly singular matrix det's gradient is PyTorch's 0, not the adjugate finite differences see)
 COMPLEX_GRAD = [
     ('prod', lambda L, x: L.prod(x), C33, 2),
     ('prod_one_zero', lambda L, x: L.prod(x), C33_ZERO, 2),
@@ -187,14 +186,14 @@ COMPLEX_GRAD = [
     ('det_singular', lambda L, x: L.linalg.det(x), SING, 0),
     ('linalg.norm', lambda L, x: L.linalg.norm(x), _c128(2, 3), 2),
     ('linalg.norm_ord3_dim', lambda L, x: L.linalg.norm(x, 3, dim=1), _c128(2, 3), 2),
-    ('linalg.norm_nuc', lambda L, x: L.linalg.norm(x, 'nuc'), _c128(3, 2), 1),
+    ('linalg.norm_nuc', lambda L, x: L.linalg.norm(x, 'nuc'), _c128(3, 2), 2),
     ('matrix_norm_fro', lambda L, x: L.linalg.matrix_norm(x), _c128(2, 3, 4), 2),
     ('matrix_norm_1', lambda L, x: L.linalg.matrix_norm(x, 1), _c128(2, 3, 4), 2),
     ('matrix_norm_-inf_dims', lambda L, x: L.linalg.matrix_norm(x, float('-inf'), dim=(0, 2)), _c128(2, 3, 4), 2),
     ('matrix_norm_inf_keepdim', lambda L, x: L.linalg.matrix_norm(x, float('inf'), keepdim=True), _c128(2, 3, 4), 2),
-    ('matrix_norm_2', lambda L, x: L.linalg.matrix_norm(x, 2), _c128(2, 3, 4), 1),
-    ('matrix_norm_nuc', lambda L, x: L.linalg.matrix_norm(x, 'nuc'), _c128(2, 4, 3), 1),
-    ('svdvals', lambda L, x: L.linalg.svdvals(x), _c128(2, 4, 3), 1),
+    ('matrix_norm_2', lambda L, x: L.linalg.matrix_norm(x, 2), _c128(2, 3, 4), 2),
+    ('matrix_norm_nuc', lambda L, x: L.linalg.matrix_norm(x, 'nuc'), _c128(2, 4, 3), 2),
+    ('svdvals', lambda L, x: L.linalg.svdvals(x), _c128(2, 4, 3), 2),
     ('matrix_exp', lambda L, x: L.linalg.matrix_exp(x * 0.7), _c128(3, 3), 2),
     ('matrix_exp_batch', lambda L, x: L.matrix_exp(x), _c128(2, 2, 2), 2),
     ('matrix_exp_method_1x1', lambda L, x: x.matrix_exp(), _c128(1, 1), 2),
@@ -547,3 +546,64 @@ def test_view_regenerated_after_change_under_no_grad(view, change):
     got, want = (_changed_under_no_grad(L, NOGRAD_VIEWS[view], NOGRAD_CHANGES[change]) for L in (ember, torch))
     assert got[0] == want[0]
     np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def _herm(x):
+    return x + x.mH
+
+
+W3 = _f64(3, 1)
+W4 = _f64(4, 1)
+# (id, fn(lib, complex x) -> real scalar loss, x, ember's gradgradcheck too): complex eigh/svd/qr gradients, losses
+# that do not depend on the phase of an eigen- or singular vector (|V|^2, U diag(S) Vh, u_i v_i^H), else PyTorch's
+# error (PyTorch's linalg_eig_backward / svd_backward / linalg_qr_backward)
+COMPLEX_DECOMP = [
+    ('eigvalsh', lambda L, x: (L.linalg.eigvalsh(_herm(x)) ** 2).sum(), _c128(3, 3), True),
+    ('eigh_values', lambda L, x: (L.linalg.eigh(_herm(x))[0] ** 3).sum(), _c128(2, 3, 3), True),
+    ('eigh_vectors_abs', lambda L, x: (L.linalg.eigh(_herm(x))[1].abs() ** 2 * L.tensor(W3)).sum(), _c128(3, 3), True),
+    ('eigh_both_upper', lambda L, x: (lambda w, v: (v.abs() ** 2 * L.tensor(W3)).sum() + w.sum())(
+        *L.linalg.eigh(_herm(x), UPLO='U')), _c128(3, 3), True),
+    ('eigh_vectors_phase', lambda L, x: L.linalg.eigh(_herm(x))[1].real.sum(), _c128(3, 3), False),
+    ('svd_U_abs', lambda L, x: (L.linalg.svd(x, full_matrices=False)[0].abs() ** 2 * L.tensor(W4)).sum(),
+     _c128(4, 3), True),
+    ('svd_Vh_abs_wide', lambda L, x: (L.linalg.svd(x, full_matrices=False)[2].abs() ** 2 * L.tensor(W3)).sum(),
+     _c128(3, 4), True),
+    ('svd_outer', lambda L, x: (lambda u, s, vh: (u[..., :, :1] @ vh[..., :1, :]).real.sum() + s.sum())(
+        *L.linalg.svd(x, full_matrices=False)), _c128(2, 4, 3), True),
+    ('svd_full_rebuilt', lambda L, x: (lambda u, s, vh: ((u[:, :3] * s.to(u.dtype)) @ vh).abs().sum())(
+        *L.linalg.svd(x)), _c128(4, 3), True),
+    ('torch.svd_V', lambda L, x: (L.svd(x)[2].abs() ** 2 * L.tensor(W3)).sum(), _c128(4, 3), True),
+    ('svd_phase', lambda L, x: L.linalg.svd(x, full_matrices=False)[0].real.sum(), _c128(4, 3), False),
+    ('qr_tall', lambda L, x: (lambda q, r: (q.real * 2).sum() + r.imag.sum())(*L.linalg.qr(x)), _c128(4, 3), True),
+    ('qr_square_batch', lambda L, x: (lambda q, r: (q * q).real.sum() + (r.abs() ** 2).sum())(*L.linalg.qr(x)),
+     _c128(2, 3, 3), True),
+    ('qr_wide', lambda L, x: (lambda q, r: q.imag.sum() + r.real.sum())(*L.linalg.qr(x)), _c128(3, 4), True),
+    ('qr_complete_wide', lambda L, x: L.linalg.qr(x, mode='complete')[1].real.sum(), _c128(3, 4), True),
+    ('torch.qr', lambda L, x: L.qr(x)[0].real.sum(), _c128(4, 3), True),
+]
+
+
+@pytest.mark.parametrize('name,fn,x,gg', COMPLEX_DECOMP, ids=[c[0] for c in COMPLEX_DECOMP])
+def test_complex_decomposition_gradient(name, fn, x, gg):
+    """ember refused these (complex eigh/svd/qr gradients, svd/qr of complex input at all): PyTorch's gradient or
+    its gauge error; ember's gradcheck and gradgradcheck."""
+    got = []
+    for lib in (torch, ember):
+        t = lib.tensor(x, requires_grad=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')   # (torch.qr's deprecation)
+                fn(lib, t).backward()
+            got.append(t.grad.resolve_conj().numpy())
+        except RuntimeError as e:
+            got.append(str(e))
+    if isinstance(got[0], str):
+        assert got[1] == got[0]
+        return
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-9, atol=1e-12)
+    t = ember.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert ember.autograd.gradcheck(lambda v: fn(ember, v), (t,))
+        if gg:
+            assert ember.autograd.gradgradcheck(lambda v: fn(ember, v), (t,))
