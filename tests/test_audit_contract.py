@@ -554,6 +554,7 @@ def _herm(x):
 
 W3 = _f64(3, 1)
 W4 = _f64(4, 1)
+C43 = _c128(4, 3)
 # (id, fn(lib, complex x) -> real scalar loss, x, ember's gradgradcheck too): complex eigh/svd/qr gradients, losses
 # that do not depend on the phase of an eigen- or singular vector (|V|^2, U diag(S) Vh, u_i v_i^H), else PyTorch's
 # error (PyTorch's linalg_eig_backward / svd_backward / linalg_qr_backward)
@@ -580,6 +581,8 @@ COMPLEX_DECOMP = [
     ('qr_wide', lambda L, x: (lambda q, r: q.imag.sum() + r.real.sum())(*L.linalg.qr(x)), _c128(3, 4), True),
     ('qr_complete_wide', lambda L, x: L.linalg.qr(x, mode='complete')[1].real.sum(), _c128(3, 4), True),
     ('torch.qr', lambda L, x: L.qr(x)[0].real.sum(), _c128(4, 3), True),
+    ('logcumsumexp', lambda L, x: (L.logcumsumexp(x * 3, 1) * L.tensor(C43)).real.sum(), _c128(4, 3), True),
+    ('logcumsumexp_dim0_method', lambda L, x: x.logcumsumexp(0).imag.sum(), _c128(5, 2), True),
 ]
 
 
@@ -607,3 +610,28 @@ def test_complex_decomposition_gradient(name, fn, x, gg):
         assert ember.autograd.gradcheck(lambda v: fn(ember, v), (t,))
         if gg:
             assert ember.autograd.gradgradcheck(lambda v: fn(ember, v), (t,))
+
+
+INF, NAN = float('inf'), float('nan')
+
+
+@pytest.mark.parametrize('values', [
+    [1000 + 1j, 1000 - 2j, -1000 + 0j], [complex(-INF, 0), 1 + 1j], [complex(-INF, 1), complex(-INF, 2), 3j],
+    [complex(INF, 1), complex(INF, 2)], [complex(NAN, 0), 1j], [complex(INF, 0), 1j, complex(-INF, 0)],
+    [2 + 1j, 2 - 1j], list(_c128(6) * 30)])
+@pytest.mark.parametrize('dtype', ['complex64', 'complex128'])
+def test_logcumsumexp_of_complex(values, dtype):
+    """ember refused complex logcumsumexp: PyTorch's log_add_exp steps (by real part; infinities, NaN)."""
+    got, want = (L.logcumsumexp(L.tensor(values, dtype=getattr(L, dtype)), 0) for L in (ember, torch))
+    assert got.dtype == getattr(ember, dtype)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6 if dtype == 'complex64' else 1e-13)
+
+
+def test_forward_ad_of_complex_logcumsumexp():
+    x, t = _c128(3, 4) * 2, _c128(3, 4)
+    got = []
+    for lib in (torch, ember):
+        fa = lib.autograd.forward_ad
+        with fa.dual_level():
+            got.append(fa.unpack_dual(lib.logcumsumexp(fa.make_dual(lib.tensor(x), lib.tensor(t)), 1)).tangent.numpy())
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-10)

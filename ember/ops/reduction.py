@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import _bf16, _meta, _parallel, _quiet
+from .. import _bf16, _complex, _meta, _parallel, _quiet
 from .._dtype import DEFAULT, scalar_name, to_np
 from .._warn import warn_user
 from ..autograd import dual
@@ -2081,6 +2081,8 @@ class LogcumsumexpBackward0(Node):
         d = self.dim
         if not g.ndim:      # one element: the identity
             return g
+        if dual.data(y).dtype.kind == 'c':
+            return _logcumsumexp_complex_grad(g, x, y, d)
         if dual.is_array(g):
             def rev(v):
                 return np.flip(_logcumsumexp_arr(np.flip(v, d), d), d)
@@ -2107,6 +2109,22 @@ class LogcumsumexpBackward0(Node):
         return pos - neg
 
 
+def _logcumsumexp_complex_grad(g, x, y, d):
+    """PyTorch's gradient for complex input: conj(exp(reversed logcumsumexp(log(conj g) - y) + x)), no split of
+    the gradient by sign; under a forward-mode transform the form linear in g (``_logcumsumexp_linear_grad``)."""
+    if dual.is_array(g):
+        with np.errstate(divide='ignore', invalid='ignore'):
+            lg = np.log(np.conj(g.view(np.ndarray))) - y.view(np.ndarray)
+            r = np.flip(_logcumsumexp_arr(np.flip(lg, d), d), d)
+            return np.conj(np.exp(r + x.view(np.ndarray))).view(type(g))
+    from .shape import flip
+    from .pointwise import log, exp
+    from ..autograd import forward_refusal
+    if forward_refusal.SOURCES:
+        return _logcumsumexp_linear_grad(g, x, y, d)
+    return exp(flip(logcumsumexp(flip(log(g.conj()) - y, [d]), d), [d]) + x).conj()
+
+
 def _logcumsumexp_linear_grad(g, x, y, d):
     """logcumsumexp's gradient as sum over j >= i of g_j exp(x_i - y_j) (each exponent <= 0), linear in ``g``: the
     log-space form's derivative in g is 0 at g = 0, where ember's double-backward trick takes it (forward AD gave
@@ -2115,33 +2133,56 @@ def _logcumsumexp_linear_grad(g, x, y, d):
     n = x.shape[d]
     keep = np.triu(np.ones((n, n), bool)).reshape((1,) * d + (n, n) + (1,) * (x.dim() - d - 1))
     diff = where(Tensor._make(keep), x.unsqueeze(d + 1) - y.unsqueeze(d), float('-inf'))
+    if diff.is_complex():   # (PyTorch's convention for complex input)
+        diff = diff.conj()
     return (exp(diff) * g.unsqueeze(d)).sum(d + 1)
 
 
 def _logcumsumexp_arr(a, d):
     """The running log(sum(exp)) along ``d``: each step PyTorch's log_add_exp of the total so far and the next
-    value (max + log1p(exp(min - max)), the value itself when both are the same infinity)."""
+    value (max + log1p(exp(min - max)), the value itself when both are the same infinity; for complex values the
+    min and max by real part, and log(exp + exp) when both real parts are +inf)."""
     if not a.ndim or not a.shape[d]:
         return a.copy()
-    x = np.moveaxis(a, d, 0)
+    cx = a.dtype.kind == 'c'
+    x = np.moveaxis(a.view(np.ndarray) if cx else a, d, 0)
     out = np.empty_like(x)
-    acc = x[0] + 0      # PyTorch's log_add_exp(-inf, x0): x0 + log1p(0), so -0.0 opens as +0.0
-    out[0] = acc
-    with np.errstate(invalid='ignore', over='ignore'):
+    with np.errstate(invalid='ignore', over='ignore', divide='ignore'):
+        if cx:   # (from PyTorch's -inf+0j: a first value whose real part is -inf opens as -inf+0j, a NaN as NaN+NaNj)
+            acc = np.full(x.shape[1:], complex(-np.inf, 0), x.dtype)
+            for i in range(x.shape[0]):
+                acc = out[i] = _log_add_exp_complex(acc, x[i])
+            return np.moveaxis(out, 0, d).view(type(a))
+        acc = out[0] = x[0] + 0      # PyTorch's log_add_exp(-inf, x0): x0 + log1p(0), so -0.0 opens as +0.0
         for i in range(1, x.shape[0]):
-            xi = x[i]
-            lo, hi = np.minimum(acc, xi), np.maximum(acc, xi)
-            step = hi + np.log1p(np.exp(lo - hi))
-            acc = np.where((lo != hi) | np.isfinite(lo), step, acc)
-            out[i] = acc
+            acc = out[i] = _log_add_exp(acc, x[i])
     return np.moveaxis(out, 0, d)
+
+
+def _log_add_exp(acc, xi):
+    lo, hi = np.minimum(acc, xi), np.maximum(acc, xi)
+    return np.where((lo != hi) | np.isfinite(lo), hi + np.log1p(np.exp(lo - hi)), acc)
+
+
+def _log_add_exp_complex(acc, xi):
+    """PyTorch's complex log_add_exp: NaN when either is NaN, the total so far when both real parts are -inf."""
+    first = acc.real <= xi.real
+    lo, hi = np.where(first, acc, xi), np.where(first, xi, acc)
+    step = hi + np.log1p(np.exp(lo - hi))
+    same_inf = np.isinf(lo.real) & (lo.real == hi.real)
+    step = np.where(same_inf, np.where(lo.real < 0, lo, np.log(np.exp(lo) + np.exp(hi))), step)
+    nan = np.isnan(acc) | np.isnan(xi)
+    return np.where(nan, complex(np.nan, np.nan), step)
+
+
+_complex.GRAD_OK.add('LogcumsumexpBackward0')
 
 
 @_quiet.quietly
 def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along ``dim``, without overflow."""
     a = input._data
-    if a.dtype.kind != 'f':
+    if a.dtype.kind not in 'fc':
         raise not_implemented('logcumsumexp_out_cpu', a.dtype)
     d = wrap_dim(dim, a.ndim)
     r = _c(_logcumsumexp_arr(a, d) if a.dtype != _F16 else _logcumsumexp_arr(a.astype(_F32), d).astype(_F16))
