@@ -2211,7 +2211,10 @@ add(
        ns='autograd', grad=False, call=_gradcheck('gradcheck', lambda t: t.detach() * 2 + t)),
     Op('gradgradcheck', lambda: [Sample(f64(2, 3)), Sample(f64(3), gen_non_contig_grad_outputs=True,
                                                            check_undefined_grad=True, fast_mode=True, desc='flags'),
-                                 Sample(f64(3), check_fwd_over_rev=True, unsupported='check_fwd_over_rev'),
+                                 Sample(f64(3), check_fwd_over_rev=True, desc='fwd over rev'),
+                                 Sample(f64(3), check_fwd_over_rev=True, check_rev_over_rev=False,
+                                        check_undefined_grad=False, desc='fwd over rev only'),
+                                 Sample(f64(3), check_rev_over_rev=False, error=True, desc='undefined grad needs rev'),
                                  Sample(f64(3), check_batched_grad=True, unsupported='check_batched_grad')],
        ns='autograd', grad=False, call=_gradcheck('gradgradcheck')),
 )

@@ -635,3 +635,73 @@ def test_forward_ad_of_complex_logcumsumexp():
         with fa.dual_level():
             got.append(fa.unpack_dual(lib.logcumsumexp(fa.make_dual(lib.tensor(x), lib.tensor(t)), 1)).tangent.numpy())
     np.testing.assert_allclose(got[1], got[0], rtol=1e-10)
+
+
+def _complex_jvp_function(L, factor, conj):
+    """sin of a complex input with a right backward and a jvp scaled by ``factor`` or conjugated (wrong)."""
+    class SinJvp(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_forward(x)
+            ctx.save_for_backward(x)
+            return x.sin()
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * x.cos().conj()
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            c = x.cos()
+            return t * (c.conj() if conj else c) * factor
+    return SinJvp.apply
+
+
+Y3 = np.array([0.3, -1.2, 2.0])
+# (id, fn(lib) -> function of one complex input): gradcheck(check_forward_ad=True) with complex inputs (refused by
+# ember), through the imaginary then the real parts of the inputs, as PyTorch
+FORWARD_CHECKS = {
+    'sin': lambda L: L.sin,
+    'mul_real': lambda L: lambda v: v * L.tensor(Y3),
+    'abs': lambda L: L.abs,
+    'times_conj': lambda L: lambda v: v * v.conj(),
+    'real': lambda L: lambda v: v.real * 2,
+    'exp_sum': lambda L: lambda v: v.exp().sum(),
+    'jvp_right': lambda L: _complex_jvp_function(L, 1.0, False),
+    'jvp_scaled': lambda L: _complex_jvp_function(L, 3.0, False),
+    'jvp_conjugated': lambda L: _complex_jvp_function(L, 1.0, True),
+}
+
+
+@pytest.mark.parametrize('backward', [True, False])
+@pytest.mark.parametrize('name', list(FORWARD_CHECKS))
+def test_gradcheck_forward_ad_of_complex_inputs(name, backward):
+    got = []
+    for L in (torch, ember):
+        x = L.tensor(np.array([1 + 2j, -0.5 + 0.3j, 0.7 - 1j]), requires_grad=True)
+        try:
+            got.append(L.autograd.gradcheck(FORWARD_CHECKS[name](L), (x,), check_forward_ad=True,
+                                            check_backward_ad=backward))
+        except RuntimeError as e:   # (the first line: PyTorch prints its analytical Jacobian with a grad_fn)
+            got.append(str(e).split('\n')[0])
+    assert got[1] == got[0]
+
+
+@pytest.mark.parametrize('dtype', ['float64', 'complex128'])
+@pytest.mark.parametrize('kw', [{'check_fwd_over_rev': True}, {'check_fwd_over_rev': True, 'check_rev_over_rev': False,
+                                                                 'check_undefined_grad': False},
+                                {'check_fwd_over_rev': True, 'check_rev_over_rev': False},
+                                {'check_rev_over_rev': False}])
+def test_gradgradcheck_forward_over_reverse(kw, dtype):
+    """ember refused check_fwd_over_rev: forward-mode AD through the first-order gradient's graph, as PyTorch's (and
+    its asserts on the flags)."""
+    got = []
+    for L in (torch, ember):
+        x = L.tensor([0.3, -1.1, 2.0], dtype=getattr(L, dtype), requires_grad=True)
+        try:
+            got.append(L.autograd.gradgradcheck(lambda v: (v * v.sin()).cumsum(0), (x,), **kw))
+        except AssertionError as e:
+            got.append(str(e))
+    assert got[1] == got[0]

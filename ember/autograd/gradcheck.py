@@ -33,7 +33,8 @@ def numerical_jacobian(func, inputs, eps):
     jac = []
     for x in _diff_inputs(inputs):
         cx = x.is_complex()
-        cols = [np.zeros((x.numel(), o.numel()), np.complex128 if cx else np.float64) for o in outs0]
+        cols = [np.zeros((x.numel(), o.numel()), np.complex128 if cx or o.is_complex() else np.float64)
+                for o in outs0]
         flat = x._data.reshape(-1)
         for k in range(flat.size):
             d = _difference(func, inputs, flat, k, eps)
@@ -49,15 +50,22 @@ def _difference(func, inputs, flat, k, step):
     """Each output's central difference along element ``k`` of the input whose flat array is ``flat``."""
     old = flat[k]
     flat[k] = old + step
-    plus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
+    plus = [_wide(o) for o in _flat_out(func, inputs)]
     flat[k] = old - step
-    minus = [o._data.astype(np.float64).copy() for o in _flat_out(func, inputs)]
+    minus = [_wide(o) for o in _flat_out(func, inputs)]
     flat[k] = old
     q = _quiet.enter()  # inf - inf in a difference: NaN silently, as PyTorch's (the user's func runs outside)
     try:
         return [((p - m) / (2 * abs(step))).reshape(-1) for p, m in zip(plus, minus)]
     finally:
         _quiet.leave(q)
+
+
+def _wide(o):
+    """An output's values in float64 (complex128 for a complex output: the forward-mode check's, whose inputs are
+    the real or imaginary parts of complex ones)."""
+    return np.array(o._data.view(np.ndarray) if o.is_complex() else o._data, np.complex128 if o.is_complex() else
+                    np.float64)
 
 
 def analytical_jacobian(func, inputs):
@@ -112,10 +120,55 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                           'This check will likely fail if all the inputs are not of double precision floating point '
                           'or complex. ', UserWarning)
     outs = _flat_out(func, inputs)
-    if any(o.is_complex() for o in outs):   # PyTorch's order: the imaginary parts of complex outputs, then the real
-        return all(_check(_parts(func, part), inputs, eps, atol, rtol, raise_exception, check_backward_ad,
-                          check_forward_ad, [o.is_complex() for o in outs], part) for part in ('imaginary', 'real'))
-    return _check(func, inputs, eps, atol, rtol, raise_exception, check_backward_ad, check_forward_ad)
+    if check_backward_ad:
+        if any(o.is_complex() for o in outs):   # PyTorch's order: the imaginary parts of complex outputs, then the real
+            flags = [o.is_complex() for o in outs]
+            if not all(_check(_parts(func, part), inputs, eps, atol, rtol, raise_exception, analytical_jacobian,
+                              _label(part, 'outputs', lambda i, j: flags[j])) for part in ('imaginary', 'real')):
+                return False
+        elif not _check(func, inputs, eps, atol, rtol, raise_exception, analytical_jacobian):
+            return False
+    if not check_forward_ad:
+        return True
+    complex_in = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.is_complex()]
+    if not complex_in:
+        return _check(func, inputs, eps, atol, rtol, raise_exception, forward_jacobian)
+    # (as PyTorch: complex inputs checked through their imaginary, then their real parts, as real inputs)
+    diff = [i for i, x in enumerate(inputs) if i in _diff_positions(inputs)]
+    flags = [i in complex_in for i in diff]
+    for part in ('imaginary', 'real'):
+        fn, args = _input_part(func, inputs, complex_in, part)
+        if not _check(fn, args, eps, atol, rtol, raise_exception, forward_jacobian,
+                      _label(part, 'inputs', lambda i, j: flags[i])):
+            return False
+    return True
+
+
+def _diff_positions(inputs):
+    ids = {id(x) for x in _diff_inputs(inputs)}
+    return {i for i, x in enumerate(inputs) if id(x) in ids}
+
+
+def _label(part, element, complex_at):
+    """PyTorch's prefix of a mismatch found in one part of the complex outputs (backward) or inputs (forward)."""
+    return lambda i, j: f'While considering the {part} part of complex {element} only, ' if complex_at(i, j) else ''
+
+
+def _input_part(func, inputs, complex_in, part):
+    """``func`` of the real or imaginary parts of its complex inputs (the other part held), and those parts."""
+    from .. import complex as _complex_of
+    args = list(inputs)
+    for i in complex_in:   # (contiguous copies: the numerical Jacobian perturbs their values in place)
+        x = inputs[i].detach()
+        args[i] = (x.imag if part == 'imaginary' else x.real).clone().requires_grad_(inputs[i].requires_grad)
+
+    def f(*parts):
+        full = list(parts)
+        for i in complex_in:
+            fixed = inputs[i].detach()
+            full[i] = _complex_of(fixed.real, parts[i]) if part == 'imaginary' else _complex_of(parts[i], fixed.imag)
+        return func(*full)
+    return f, tuple(args)
 
 
 def _parts(func, part):
@@ -128,10 +181,9 @@ def _parts(func, part):
     return f
 
 
-def _check(func, inputs, eps, atol, rtol, raise_exception, check_backward_ad, check_forward_ad, complex_outs=(),
-           part=None):
-    """gradcheck's comparison for a function of real outputs (``complex_outs``, ``part``: which outputs were complex
-    and which of their parts this is, for PyTorch's message)."""
+def _check(func, inputs, eps, atol, rtol, raise_exception, jacobian, label=lambda i, j: ''):
+    """gradcheck's comparison of ``jacobian`` (analytical_jacobian: backward mode, or forward_jacobian) with finite
+    differences; ``label(i, j)``: PyTorch's prefix of a mismatch of output j with respect to input i."""
     num = numerical_jacobian(func, inputs, eps)
     outs = _flat_out(func, inputs)
     differentiable = [o.requires_grad for o in outs]
@@ -142,47 +194,53 @@ def _check(func, inputs, eps, atol, rtol, raise_exception, check_backward_ad, ch
             return False
         return True
     diff = _diff_inputs(inputs)
-    modes = ([('', analytical_jacobian)] if check_backward_ad else []) + \
-        ([('computed with forward mode ', forward_jacobian)] if check_forward_ad else [])
-    for mode, jacobian in modes:
-        for i, (n_cols, a_cols) in enumerate(zip(num, jacobian(func, inputs))):
-            for j, (n, a) in enumerate(zip(n_cols, a_cols)):
-                if differentiable[j] and not np.allclose(a, n, rtol=rtol, atol=atol):
-                    prefix = '' if not (j < len(complex_outs) and complex_outs[j]) else \
-                        f'While considering the {part} part of complex outputs only, '
-                    msg = (f'{prefix}Jacobian {mode}mismatch for output {j} with respect to input {i},\n'
-                           f'numerical:{_as_tensor(n, outs[j])}\nanalytical:{_as_tensor(a, diff[i])}\n')
-                    if raise_exception:
-                        raise GradcheckError(msg)
-                    return False
+    mode = 'computed with forward mode ' if jacobian is forward_jacobian else ''
+    for i, (n_cols, a_cols) in enumerate(zip(num, jacobian(func, inputs))):
+        for j, (n, a) in enumerate(zip(n_cols, a_cols)):
+            if differentiable[j] and not np.allclose(a, n, rtol=rtol, atol=atol):
+                msg = (f'{label(i, j)}Jacobian {mode}mismatch for output {j} with respect to input {i},\n'
+                       f'numerical:{_as_tensor(n, outs[j])}\nanalytical:{_as_tensor(a, diff[i])}\n')
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
     return True
 
 
 def forward_jacobian(func, inputs):
     """The same Jacobians from forward-mode AD: one evaluation per input element, that input made dual with a
-    unit tangent (the differentiable inputs detached, as PyTorch's check does)."""
-    from . import forward_ad
+    unit tangent (the differentiable inputs detached, as PyTorch's check does; complex inputs come here as their
+    real and imaginary parts, see gradcheck)."""
     from ..tensor import Tensor
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad and x.is_floating_point()]
-    if any(isinstance(x, Tensor) and x.requires_grad and x.is_complex() for x in inputs):
-        raise NotImplementedError('gradcheck: check_forward_ad=True with complex inputs is not supported by ember '
-                                  '(its forward-mode check takes real inputs); leave it False')
     plain = [x.detach() if i in diff else x for i, x in enumerate(inputs)]
     outs = _flat_out(func, inputs)
-    jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outs] for i in diff]
-    for cols, i in zip(jac, diff):
+    jac = []
+    for i in diff:
         x = plain[i]
+        cols = [np.zeros((x.numel(), o.numel()), np.complex128 if o.is_complex() else np.float64) for o in outs]
         for k in range(x.numel()):
-            unit = np.zeros(x._data.size, x._data.dtype)
-            unit[k] = 1
-            with forward_ad.dual_level():
-                args = list(plain)
-                args[i] = forward_ad.make_dual(x, Tensor._make(unit.reshape(x._data.shape)))
-                for c, o in zip(cols, _flat_out(func, args)):
-                    tangent = forward_ad.unpack_dual(o).tangent
-                    if tangent is not None:
-                        c[k] = tangent._data.reshape(-1)
+            for c, t in zip(cols, _tangents(func, plain, i, k)):
+                c[k] = t
+        jac.append(cols)
     return jac
+
+
+def _tangents(func, plain, i, k):
+    """Each output's tangent (flat; 0 where it has none) with input ``i`` dual, its tangent 1 at element ``k`` and 0
+    elsewhere."""
+    from . import forward_ad
+    from ..tensor import Tensor
+    x = plain[i]
+    t = np.zeros(x._data.size, x._data.dtype)
+    t[k] = 1
+    with forward_ad.dual_level():
+        args = list(plain)
+        args[i] = forward_ad.make_dual(x, Tensor._make(t.reshape(x._data.shape)))
+        got = []
+        for o in _flat_out(func, args):
+            tangent = forward_ad.unpack_dual(o).tangent
+            got.append(0 if tangent is None else tangent._data.reshape(-1))
+    return got
 
 
 def _as_tensor(jacobian, like):
@@ -223,10 +281,11 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   masked=False):
     """gradcheck of the gradient itself (second derivatives through ``create_graph=True``); the options
     behave as in gradcheck (gen_non_contig_grad_outputs: ember's grad outputs are always contiguous)."""
-    _refuse_checks('gradgradcheck', check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev,
-                   masked=masked)
-    if not check_rev_over_rev:
-        return True
+    if not (check_fwd_over_rev or check_rev_over_rev):   # (PyTorch's asserts)
+        raise AssertionError('Expected at least one of check_fwd_over_rev or check_rev_over_rev to be True')
+    if check_undefined_grad and not check_rev_over_rev:
+        raise AssertionError('Setting check_undefined_grad=True requires check_rev_over_rev to be True')
+    _refuse_checks('gradgradcheck', check_batched_grad=check_batched_grad, masked=masked)
     from . import grad
     from ..tensor import Tensor
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
@@ -237,11 +296,14 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n = len(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
 
-    def first(*args):
+    def first(*args):   # (requires_grad restored, as PyTorch's: the forward-mode check passes detached inputs)
+        args = [a.requires_grad_() if isinstance(a, Tensor) and (i in diff_idx or i >= n) and not a.requires_grad
+                else a for i, a in enumerate(args)]
         xs, gos = args[:n], args[n:]
         o = [t for t in _flat_out(func, xs) if t.requires_grad]
         gs = grad(o, [xs[i] for i in diff_idx], list(gos), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception, check_grad_dtypes=check_grad_dtypes)
+                     raise_exception=raise_exception, check_grad_dtypes=check_grad_dtypes,
+                     check_forward_ad=check_fwd_over_rev, check_backward_ad=check_rev_over_rev)
