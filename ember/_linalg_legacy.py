@@ -3,9 +3,9 @@ once-a-process warning, both outputs and their gradients."""
 import numpy as np
 
 from ._dtype import scalar_name
-from ._linalg import _mT, _result_type, _triangular_grads, _triangular_solution, lapack_order
+from ._linalg import _mT, _result_type, _solve, _triangle, _triangular_grads, _triangular_solution, lapack_order
 from ._warn import warn_user
-from .autograd import dual
+from .autograd import dual, forward_refusal
 from .autograd.grad_mode import GRAD
 from .autograd.graph import Node
 from .tensor import Tensor
@@ -24,6 +24,8 @@ class TriangularSolveBackward0(Node):
 
     def backward(self, gx, gclone):
         a, x = self.saved()
+        if self.need[0] and not dual.is_array(gx) and forward_refusal.SOURCES:
+            return self._forward_form(a, x, gx, gclone)
         if self.transpose:
             x, gx = _mT(x), _mT(gx)
         ga, gb = _triangular_grads(a, x, gx, self.upper, self.unit, not self.transpose, self.need)
@@ -32,6 +34,19 @@ class TriangularSolveBackward0(Node):
         if self.need[0]:
             ga = ga + (dual.sum_to(gclone, self.need[3]) if gclone.shape != self.need[3] else gclone)
         return gb, ga
+
+
+    def _forward_form(self, a, x, gx, gclone):
+        """Under a forward-mode transform (which differentiates this in the cotangents): the adjoint of PyTorch's
+        triangular_solve jvp, dX = op(A)^-1 (dB - dA X) with dA whole (generic_solve_jvp neither keeps A's triangle
+        nor transposes dA), so that tangents are PyTorch's off the triangle too."""
+        a = _triangle(a, self.upper, self.unit)
+        gb = _solve(a if self.transpose else _mT(a), gx)
+        ga = -(gb @ _mT(x))
+        ga = ga + gclone
+        shape = self.need[3]
+        return (dual.sum_to(gb, self.need[2]) if self.need[1] else None,
+                dual.sum_to(ga, shape) if ga.shape != shape else ga)
 
 
 def _check(b, A):

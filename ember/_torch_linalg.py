@@ -214,6 +214,9 @@ class CholeskyInverseBackward0(Node):
 
     def backward(self, g):
         l, y = self.saved()
+        if not dual.is_array(g) and forward_refusal.SOURCES:   # a forward-mode transform differentiates this in g
+            s = g + _mT(g)   # (the adjoint of PyTorch's cholesky_inverse_jvp: -Y dL Y L^T and its transpose)
+            return -(y @ l @ s @ y) if self.upper else -(y @ s @ l @ y)
         common = y @ ((g + _mT(g)) @ y)
         gl = -(l @ common) if self.upper else -(common @ l)
         return gl.astype(g.dtype) if dual.is_array(g) else gl

@@ -16,7 +16,8 @@ import functools
 import re
 
 from . import random as _random
-from .autograd import _TRANSFORMS, forward_refusal as _forward_refusal, grad as _autograd_grad
+from .autograd import _TRANSFORMS, forward_ad as _forward_ad, forward_refusal as _forward_refusal, \
+    grad as _autograd_grad
 from .autograd.grad_mode import GRAD, enable_grad
 from .ops.creation import zeros_like
 from .ops.shape import stack
@@ -246,6 +247,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                            'structure. For example, if primals is a tuple of 3 tensors, tangents also must be.')
     for p, t in zip(flat, tan):
         _check_dual(p, t)
+    _forward_ad.refuse_nested()
     outer = _outer(flat) or _outer(tan)
     fresh = _fresh(flat, outer)
     with enable_grad(), _forward_refusal.converting():
@@ -310,6 +312,8 @@ def _block_dtype(block, out, api):
 
 def _jacobian(func, argnums, has_aux, api, randomness='different'):
     def wrapper(*args, **kwargs):
+        if api == 'jacfwd':
+            _forward_ad.refuse_nested()
         new_args, fresh, specs, counts, outer = _prepare(args, argnums)
         forward = _forward_refusal.converting() if api == 'jacfwd' else contextlib.nullcontext()
         with enable_grad(), forward:

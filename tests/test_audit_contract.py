@@ -705,3 +705,75 @@ def test_gradgradcheck_forward_over_reverse(kw, dtype):
         except AssertionError as e:
             got.append(str(e))
     assert got[1] == got[0]
+
+
+UP3 = np.triu(_f64(3, 3, lo=-1)) + 3 * np.eye(3)
+B32 = _f64(3, 2, lo=-1)
+T33 = R.standard_normal((2, 3, 3))
+
+
+def _tri(L, A, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # (triangular_solve's deprecation)
+        return L.triangular_solve(L.tensor(B32), A, **kw)
+
+
+# (id, fn(lib, dual A) -> tensor, A, its tangent): tangents PyTorch's forward formulas give where they differ from
+# the transpose of its backward: triangular_solve and cholesky_inverse take the tangent whole (off the triangle, and
+# not transposed for transpose=True); vander's in-place composition (its backward fails, its forward mode does not)
+FORWARD_FORMULAS = [
+    ('triangular_solve', lambda L, a: _tri(L, a)[0], UP3, T33[0]),
+    ('triangular_solve_lower', lambda L, a: _tri(L, a.mT, upper=False)[0], UP3, T33[0]),
+    ('triangular_solve_transpose', lambda L, a: _tri(L, a, transpose=True)[0], UP3, T33[0]),
+    ('triangular_solve_unit', lambda L, a: _tri(L, a, unitriangular=True)[0], UP3, T33[0]),
+    ('triangular_solve_batch', lambda L, a: _tri(L, a)[0], np.stack([UP3, UP3 * 2]), T33),
+    ('triangular_solve_clone', lambda L, a: _tri(L, a)[1], UP3, T33[0]),
+    ('triangular_solve_b', lambda L, a: L.triangular_solve(a[:, :2] * 1, L.tensor(UP3))[0], UP3, T33[0]),
+    ('cholesky_inverse', lambda L, a: L.cholesky_inverse(a.mT), UP3, T33[0]),
+    ('cholesky_inverse_upper', lambda L, a: L.cholesky_inverse(a, upper=True), UP3, T33[0]),
+    ('cholesky_inverse_batch', lambda L, a: L.cholesky_inverse(a, upper=True), np.stack([UP3, UP3 * 2]), T33),
+    ('vander_N', lambda L, a: L.vander(a[0], N=4), UP3, T33[0]),
+    ('vander_increasing', lambda L, a: L.vander(a[:, 1], N=3, increasing=True), UP3, T33[0]),
+]
+
+
+@pytest.mark.parametrize('name,fn,a,t', FORWARD_FORMULAS, ids=[r[0] for r in FORWARD_FORMULAS])
+def test_forward_formula_tangent(name, fn, a, t):
+    got = []
+    for L in (torch, ember):
+        fa = L.autograd.forward_ad
+        with fa.dual_level(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            got.append(fa.unpack_dual(fn(L, fa.make_dual(L.tensor(a), L.tensor(t)))).tangent.numpy())
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-10, atol=1e-12)
+
+
+NESTED = {
+    'func.jvp': lambda L, x: L.func.jvp(L.sin, (x,), (x,)),
+    'func.jacfwd': lambda L, x: L.func.jacfwd(L.sin)(x),
+    'func.hessian': lambda L, x: L.func.hessian(lambda v: v.sin().sum())(x),
+    'functional.jacobian_forward': lambda L, x: L.autograd.functional.jacobian(L.sin, x, vectorize=True,
+                                                                              strategy='forward-mode'),
+    'functional.hessian_forward': lambda L, x: L.autograd.functional.hessian(
+        lambda v: v.sin().sum(), x, vectorize=True, outer_jacobian_strategy='forward-mode'),
+    'functional.jacobian_reverse': lambda L, x: L.autograd.functional.jacobian(L.sin, x),
+    'dual_level': lambda L, x: L.autograd.forward_ad.enter_dual_level(),
+}
+
+
+@pytest.mark.parametrize('name', list(NESTED))
+def test_forward_mode_inside_a_dual_level(name):
+    """A forward-mode transform inside a dual level: PyTorch's nested-level error (ember ran them); reverse mode
+    runs."""
+    got = []
+    for L in (torch, ember):
+        with L.autograd.forward_ad.dual_level():
+            try:
+                r = NESTED[name](L, L.tensor([1., 2.], dtype=L.float64))
+                got.append(np.asarray(r.detach().numpy() if isinstance(r, (torch.Tensor, ember.Tensor)) else r))
+            except RuntimeError as e:
+                got.append(str(e))
+    if isinstance(got[0], str):
+        assert got[1] == got[0]
+    else:
+        np.testing.assert_allclose(got[1], got[0], rtol=1e-12)

@@ -34,10 +34,16 @@ class UnpackedDualTensor(NamedTuple):
     tangent: Optional[Tensor]
 
 
-def enter_dual_level():
-    """Enter the forward-AD level (one at a time) and return its number."""
+def refuse_nested():
+    """PyTorch's error for a forward-mode computation started inside a dual level (a second level, func.jvp,
+    jacfwd, forward-mode jacobian/hessian): one level at a time."""
     if _LEVEL[0] >= 0:
         raise RuntimeError('Nested forward mode AD is not supported at the moment')
+
+
+def enter_dual_level():
+    """Enter the forward-AD level (one at a time) and return its number."""
+    refuse_nested()
     _LEVEL[0] = 0
     forward_refusal.SOURCES.append(_DUALS)
     return 0

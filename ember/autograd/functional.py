@@ -5,7 +5,7 @@ ember has no forward-mode AD or vmap: ``vectorize=True`` computes the same Jacob
 ``strategy='forward-mode'`` one column at a time by the double-backward trick."""
 import contextlib
 
-from . import forward_refusal
+from . import forward_ad, forward_refusal
 from .grad_mode import GRAD, enable_grad, set_grad_enabled
 
 
@@ -194,6 +194,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
         if not vectorize:   # PyTorch's message, missing space included
             raise NotImplementedError('Computing Jacobian using forward-AD or forward-over-reverse Hessian is'
                                       'only implemented for `vectorize=True`.')
+        forward_ad.refuse_nested()
     with enable_grad():
         is_in_tuple, xs = _as_tuple(inputs, 'inputs', 'jacobian')
         forward = strategy == 'forward-mode'

@@ -246,7 +246,10 @@ def vander(x, N=None, increasing=False):
             result.fill_(1)
             if n > 1:
                 shape.narrow(result, 1, 1, n - 1).copy_(x.unsqueeze(1))
-                shape.narrow(result, 1, 1, n - 1).copy_(reduction.cumprod(shape.narrow(result, 1, 1, n - 1), 1))
+                powers = shape.narrow(result, 1, 1, n - 1)
+                if forward_refusal.SOURCES:   # (PyTorch's forward mode reads no saved values: its cumprod's input,
+                    powers = powers.clone()   # overwritten by the copy, stays readable to ember's tangent)
+                shape.narrow(result, 1, 1, n - 1).copy_(reduction.cumprod(powers, 1))
         return result if increasing else shape.flip(result, [1])
     except (AttributeError, TypeError):
         check_tensor_args('vander', 'x')
