@@ -433,8 +433,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     _check_1d(input, 'max_pool1d_with_indices' if return_indices else 'max_pool1d')
     if not return_indices and input._data.dtype.kind != 'f':   # PyTorch's max_pool1d_impl has float loops only
         raise not_implemented('max_pool1d_impl', input._data.dtype)
-    r = _max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
-                    _as_2d(dilation, 1), ceil_mode, return_indices)
+    r = max_pool2d(input.unsqueeze(-2), _as_2d(kernel_size, 1), _as_2d(stride, 1), _as_2d(padding, 0),
+                   _as_2d(dilation, 1), ceil_mode, return_indices)
     if return_indices:
         return r[0].squeeze(-2), r[1].squeeze(-2)
     r = r.squeeze(-2)
@@ -947,7 +947,8 @@ def saving_input(fn):
     return pool
 
 
-for _name in ('max_pool1d', 'max_pool2d', 'max_pool1d_with_indices', 'max_pool2d_with_indices', 'avg_pool1d',
-              'avg_pool2d', 'adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_max_pool1d', 'adaptive_max_pool2d',
-              'adaptive_max_pool1d_with_indices', 'adaptive_max_pool2d_with_indices'):
+# (the 1-D pools run these on input.unsqueeze(-2): their nodes guard that view and the 4-D indices, which PyTorch's
+# version errors name: "[1, 2, 1, 6]], which is output 0 of AsStridedBackward0")
+for _name in ('max_pool2d', 'max_pool2d_with_indices', 'avg_pool2d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d',
+              'adaptive_max_pool2d_with_indices'):
     globals()[_name] = saving_input(globals()[_name])
