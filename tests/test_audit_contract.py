@@ -83,6 +83,8 @@ INPLACE = [
     ('rrelu_', _rrelu_, (_f64(2, 3, lo=-1),), (1,)),
     ('ctc_loss', lambda L, x, t: [x, t, L.nn.functional.ctc_loss(x.log_softmax(2), t, (6, 5), (3, 2))],
      (_f64(6, 2, 4), np.array([[1, 2, 3], [2, 1, 0]])), (1,)),
+    ('take_along_dim', lambda L, x: [x, L.take_along_dim(x, L.tensor([[0], [3], [1]]), 1)], (_f64(3, 4),), (0, 1)),
+    ('take_along_dim_broadcast', lambda L, x: [x, L.take_along_dim(x, L.tensor([[0], [3]]), 1)], (_f64(1, 4),), (0,)),
     # the 1-D pools save input.unsqueeze(-2) and their 4-D indices, which PyTorch's errors name
     ('max_pool1d', lambda L, x: [x, L.nn.functional.max_pool1d(x, 2)], (_f64(1, 2, 6),), (0, 1)),
     ('max_pool1d_indices', lambda L, x: [x, *L.nn.functional.max_pool1d(x, 2, return_indices=True)], (_f64(1, 2, 6),),
@@ -117,6 +119,15 @@ def _run(lib, fn, arrays, target):
                          ids=[f'{n}-{t}' for n, f, a, ts in INPLACE for t in ts])
 def test_saved_tensor_changed_in_place(name, fn, arrays, target):
     assert _run(ember, fn, arrays, target) == _run(torch, fn, arrays, target)
+
+
+def test_take_along_dim_graph():
+    """PyTorch's take_along_dim expands its input whatever the shapes (ember did only when they differed)."""
+    got = []
+    for L in (torch, ember):
+        y = L.take_along_dim(L.ones(3, 4, requires_grad=True), L.tensor([[0], [1], [2]]), 1)
+        got.append(_graph(y.grad_fn))
+    assert got[1] == got[0]
 
 
 def _graph(fn):

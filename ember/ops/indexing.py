@@ -1208,8 +1208,7 @@ def _take_along_dim_operands(input, indices, dim):
         raise broadcast_mismatch([tuple(want_i), tuple(indices.shape)]) from None
     if shape_i != tuple(indices.shape):
         indices = indices.expand(*shape_i)
-    if shape_x != tuple(input.shape):
-        input = input.expand(*shape_x)
+    input = input.expand(*shape_x)   # (always, as PyTorch: ExpandBackward0 in the graph, the gather saving the view)
     ix = indices._data
     if ix.dtype.kind in 'iu' and ix.size and ix.min() < 0:
         n = input.shape[d]
