@@ -134,8 +134,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if not complex_in:
         return _check(func, inputs, eps, atol, rtol, raise_exception, forward_jacobian)
     # (as PyTorch: complex inputs checked through their imaginary, then their real parts, as real inputs)
-    diff = [i for i, x in enumerate(inputs) if i in _diff_positions(inputs)]
-    flags = [i in complex_in for i in diff]
+    flags = [i in complex_in for i in sorted(_diff_positions(inputs))]
     for part in ('imaginary', 'real'):
         fn, args = _input_part(func, inputs, complex_in, part)
         if not _check(fn, args, eps, atol, rtol, raise_exception, forward_jacobian,
