@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from . import _layout
-from ._dtype import to_np
+from ._dtype import scalar_name, to_np
 from ._warn import warn_user
 from .autograd import dual
 from .autograd.grad_mode import GRAD
@@ -289,19 +289,46 @@ class SparseTensor(Tensor):
         if self.sparse_dim() + self.dense_dim() > 2:
             raise RuntimeError(f't() expects a tensor with <= 2 sparse and 0 dense dimensions, but got '
                                f'{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions')
-        return self.transpose(0, 1) if len(self._shape) == 2 else self
+        if len(self._shape) < 2:
+            return self
+        return _tracked(self._reordered((1, 0), False), 'TBackward0', (self,), lambda g: (_swap(g, 0, 1),))
 
     def transpose(self, dim0, dim1):
-        n = self.sparse_dim()
-        d0, d1 = dim0 % len(self._shape), dim1 % len(self._shape)
+        n, nd = self.sparse_dim(), len(self._shape)
+        d0, d1 = _wrap_dim(dim0, nd, 'transpose'), _wrap_dim(dim1, nd, 'transpose')
         if d0 >= n or d1 >= n:
-            raise RuntimeError('transpose: ember transposes the sparse dims of a sparse tensor only')
-        order = list(range(n))
+            raise RuntimeError(f'sparse transpose: transposed dimensions must be sparse Got sparse_dim: {n}, d0: {d0}, '
+                               f'd1: {d1}')
+        order = list(range(nd))
         order[d0], order[d1] = d1, d0
-        shape = list(self._shape)
-        shape[d0], shape[d1] = shape[d1], shape[d0]
-        out = _make(self._idx[order], self._vals, tuple(shape), False)
+        out = self._reordered(order, self._coal and d0 == d1)
         return _tracked(out, 'TransposeBackward0', (self,), lambda g: (_swap(g, d0, d1),))
+
+    def _permute(self, perm, first):
+        """The dims reordered (``perm`` checked and wrapped by ops.shape.permute, ``first`` its first dim as given):
+        sparse dims among themselves (the index rows), dense dims among themselves (the values' axes), as PyTorch
+        allows; still flagged coalesced when ``first`` is 0 (PyTorch's rule, though the other dims may move)."""
+        if sorted(perm[:self.sparse_dim()]) != list(range(self.sparse_dim())):
+            raise RuntimeError('permute(sparse_coo): transpositions between sparse and dense dimensions are not '
+                               'allowed.Only transpositions within sparse and dense dimensions are supported.')
+        back = tuple(int(d) for d in np.argsort(perm))
+        out = self._reordered(perm, self._coal and first == 0)
+        return _tracked(out, 'PermuteBackward0', (self,), lambda g: (_permuted(g, back),))
+
+    def _reordered(self, perm, coalesced):
+        """The tensor with dims in the order ``perm`` (within the sparse and within the dense dims)."""
+        n = self.sparse_dim()
+        vals = self._vals.transpose((0,) + tuple(d - n + 1 for d in perm[n:]))
+        return _make(self._idx[list(perm[:n])], vals, tuple(self._shape[d] for d in perm), coalesced, check=False)
+
+    def conj_physical(self):
+        """The complex conjugate of the values (a real tensor as it is); mH and adjoint use it, as PyTorch's do."""
+        if not np.iscomplexobj(self._vals):
+            return self
+        out = _make(self._idx, np.conj(self._vals), self._shape, self._coal, check=False)
+        return _tracked(out, 'ConjPhysicalBackward0', (self,), lambda g: (_conjugated(g),))
+
+    conj = conj_physical    # (PyTorch has no lazy conjugate for sparse tensors: its conj() is this)
 
     def unsqueeze(self, dim):
         """A size-1 dim at ``dim``, as PyTorch's: a sparse dim (an index row of zeros) up to ``sparse_dim()``, a
@@ -596,6 +623,20 @@ def _swap(g, d0, d1):
     if isinstance(g, SparseTensor):
         return g.transpose(d0, d1)
     return np.swapaxes(g, d0, d1) if not isinstance(g, Tensor) else g.transpose(d0, d1)
+
+
+def _permuted(g, perm):
+    """A permute's gradient: the dims put back in order ``perm`` (a sparse gradient by its parts)."""
+    if isinstance(g, SparseTensor):
+        return g._reordered(perm, g._coal and perm[0] == 0)
+    return np.transpose(g, perm) if not isinstance(g, Tensor) else g.permute(perm)
+
+
+def _conjugated(g):
+    """A conjugation's gradient: the conjugate (a sparse gradient by its values)."""
+    if isinstance(g, SparseTensor):
+        return g.conj_physical()
+    return np.conj(g) if not isinstance(g, Tensor) else g.conj_physical()
 
 
 def _compressed(input, layout):
@@ -1153,16 +1194,12 @@ def _np_dtype(t):
     return t._vals.dtype if isinstance(t, SparseTensor) else t._data.dtype
 
 
-_NP_NAMES = {np.dtype(np.float32): 'Float', np.dtype(np.float64): 'Double', np.dtype(np.int64): 'Long'}
-
-
 def _check_mm(a, b):
     if a.dim() != 2 or b.dim() != 2:
         raise RuntimeError(f'mm: ember multiplies 2-D sparse tensors only (got {a.dim()}-D and {b.dim()}-D)')
     da, db = _np_dtype(a), _np_dtype(b)
     if da != db:
-        names = {np.dtype(np.float32): 'Float', np.dtype(np.float64): 'Double', np.dtype(np.int64): 'Long'}
-        raise RuntimeError(f'expected scalar type {names.get(da, a.dtype)} but found {names.get(db, b.dtype)}')
+        raise RuntimeError(f'expected scalar type {scalar_name(da)} but found {scalar_name(db)}')
     if a.shape[1] != b.shape[0]:
         if isinstance(a, SparseTensor):
             raise RuntimeError(f'addmm: Argument #3 (dense): Expected dim 0 size {a.shape[1]}, got {b.shape[0]}')
@@ -1204,8 +1241,8 @@ def _sparse_product(a, b):
         raise RuntimeError(f'addmm: computation on CPU is not implemented for {_LAYOUT_NAMES[a.layout]} + '
                            f'{_LAYOUT_NAMES[a.layout]} @ {_LAYOUT_NAMES[b.layout]}')
     if a._vals.dtype != b._vals.dtype:
-        raise RuntimeError(f'mat1 dtype {_NP_NAMES.get(a._vals.dtype, a.dtype)} does not match mat2 dtype '
-                           f'{_NP_NAMES.get(b._vals.dtype, b.dtype)}')
+        raise RuntimeError(f'mat1 dtype {scalar_name(a._vals.dtype)} does not match mat2 dtype '
+                           f'{scalar_name(b._vals.dtype)}')
     if a.dim() != 2 or b.dim() != 2 or a.dense_dim() or b.dense_dim():
         raise NotImplementedError('ember multiplies 2-D sparse tensors without dense dims only')
     if a.shape[1] != b.shape[0]:

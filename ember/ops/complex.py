@@ -147,6 +147,8 @@ def conj(input):
     """The complex conjugate (ember computes it: PyTorch's lazy conjugate view has the same values); a real
     tensor itself."""
     _tensor_arg('conj', input)
+    if getattr(input, 'is_sparse', False):
+        return input.conj()
     if input._data.dtype.kind != 'c':
         return input
     return _result('conj', np.conjugate(input._data), None, input)
@@ -155,6 +157,8 @@ def conj(input):
 def conj_physical(input, *, out=None):
     """The complex conjugate, computed (a real tensor's values, copied)."""
     _tensor_arg('conj_physical', input)
+    if out is None and getattr(input, 'is_sparse', False):
+        return input.conj_physical()
     if input._data.dtype.kind != 'c':   # PyTorch returns a real input itself (its values into an out= of its dtype)
         if out is None:
             return input

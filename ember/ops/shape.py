@@ -287,6 +287,8 @@ PermuteBackward0 = _node('PermuteBackward0', lambda self, g: dual.permute(g, tup
 
 def transpose(input, dim0, dim1):
     """Swap two dims (a view)."""
+    if getattr(input, 'is_sparse', False):
+        return input.transpose(dim0, dim1)
     try:
         a = input._data
         d0, d1 = wrap_dim(dim0, a.ndim), wrap_dim(dim1, a.ndim)
@@ -302,6 +304,8 @@ swapaxes = swapdims = transpose
 
 def t(input):
     """Transpose of a tensor of at most 2 dims."""
+    if getattr(input, 'is_sparse', False):
+        return input.t()
     try:
         a = input._data
         if a.ndim > 2:
@@ -316,17 +320,21 @@ def permute(input, *args, dims=None):
     """Reorder dims (a view): ``x.permute(1, 0)``, ``x.permute((1, 0))`` or ``dims=(1, 0)``."""
     try:
         dims = args if dims is None else _one_form('permute', 'dims', args, dims)
-        a = input._data
+        sparse = getattr(input, 'is_sparse', False)
+        a = None if sparse else input._data
+        nd = input.dim() if sparse else a.ndim
         if not dims:
             raise TypeError('permute() missing 1 required positional arguments: "dims"')
         raw = shape_arg(dims) if not isinstance(dims[0], (tuple, list)) else tuple(dims[0])
-        if len(raw) != a.ndim:   # (before the dims are wrapped: PyTorch counts them first)
+        if len(raw) != nd:   # (before the dims are wrapped: PyTorch counts them first)
             raise RuntimeError(f'permute(sparse_coo): number of dimensions in the tensor input does not match the '
-                               f'length of the desired ordering of dimensions i.e. input.dim() = {a.ndim} is not '
+                               f'length of the desired ordering of dimensions i.e. input.dim() = {nd} is not '
                                f'equal to len(dims) = {len(raw)}')
-        perm = tuple(wrap_dim(d, a.ndim) for d in raw)
+        perm = tuple(wrap_dim(d, nd) for d in raw)
         if len(set(perm)) != len(perm):
             raise RuntimeError('permute(): duplicate dims are not allowed.')
+        if sparse:
+            return input._permute(perm, raw[0])
         return _result(input, a.transpose(perm), PermuteBackward0, perm=perm)
     except (AttributeError, TypeError):
         check_tensor_args('permute', 'input')
@@ -352,10 +360,13 @@ moveaxis = movedim
 
 def T_(input):
     """``.T``: all dims reversed (PyTorch deprecates it, with a warning, on other than 2-D tensors)."""
+    nd = input.dim()
+    if nd != 2:
+        warn_user(_T_DEPRECATED[min(nd, 1)], once=True,
+                  internally=f'aten/src/ATen/native/TensorShape.cpp:{4314 if nd else 4321}')
+    if getattr(input, 'is_sparse', False):
+        return permute(input, tuple(range(nd))[::-1])
     a = input._data
-    if a.ndim != 2:
-        warn_user(_T_DEPRECATED[min(a.ndim, 1)], once=True,
-                  internally=f'aten/src/ATen/native/TensorShape.cpp:{4314 if a.ndim else 4321}')
     return _result(input, a.T, PermuteBackward0, perm=tuple(range(a.ndim))[::-1])
 
 
@@ -372,7 +383,7 @@ def mH_(input):
 def adjoint(input):
     """``torch.adjoint``: the conjugate (real tensors: plain) transpose of a matrix or a batch of matrices."""
     try:
-        nd = input._data.ndim
+        nd = input.dim()
         if nd == 0:
             warn_user('adjoint() is deprecated on 0-D tensors. Consider using x.conj().', once=True)
             return _conj_if_complex(input)
@@ -391,8 +402,10 @@ def H_(input):
 
 
 def _conj_if_complex(t):
-    if t._data.dtype.kind != 'c':
+    if not t.is_complex():
         return t
+    if getattr(t, 'is_sparse', False):
+        return t.conj_physical()    # (PyTorch's sparse mH conjugates the values)
     from .complex import conj
     return conj(t)
 
@@ -408,7 +421,7 @@ _ZERO_D = {'mT': 'Tensor.mT is deprecated on 0-D tensors. This function is the i
 
 
 def _matrix_transpose(input, name, batches):
-    nd = input._data.ndim
+    nd = input.dim()
     if nd == 0:
         warn_user(_ZERO_D[name], once=True,
                   internally=f'aten/src/ATen/native/TensorShape.cpp:{_ZERO_D_LINES[name]}')
