@@ -97,3 +97,29 @@ def test_sparse_mm_dtype_mismatch_names(dtypes):
         s = _coo(lib, dtype=getattr(lib, dtypes[0]), dims=2)
         return lib.sparse.mm(s, lib.ones(3, 2, dtype=getattr(lib, dtypes[1])))
     run_both(fn, message=True)
+
+
+# -- linear_operator's operator tests compare `dense.matmul(rhs)` with rhs a DiagLinearOperator (a Tensor-like, not a
+# Tensor subclass, registering torch.Tensor.matmul for its second argument): ember's matmul raised its TypeError
+# where PyTorch asks the Tensor-like's __torch_function__ (as ember's binary pointwise ops already did).
+@pytest.mark.parametrize('expr', ['t.matmul(like)', 't @ like', 'like2 @ t', 't.matmul(like2)'])
+def test_tensor_like_second_operand_matmul(expr):
+    def fn(lib):
+        class Like:
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                if func is not lib.Tensor.matmul:
+                    return NotImplemented
+                return 'handled', [type(a).__name__ for a in args], args[0].shape
+
+        class Declines:
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return NotImplemented
+
+            def __rmatmul__(self, other):
+                return 'rmatmul', tuple(other.shape)
+
+        t = lib.ones(2, 3)
+        return eval(expr, {'t': t, 'like': Like(), 'like2': Declines()})
+    run_both(fn, message=True)

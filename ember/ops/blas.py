@@ -16,7 +16,7 @@ from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, SEQ, AccumulateGrad, Node, _edge, _NO_EDGE, saved_attributes
 from ..tensor import Tensor
 from . import _composite, _flop_hook
-from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args
+from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, check_tensor_args, torch_function_operand
 from .shape import CloneBackward0, TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
@@ -240,6 +240,9 @@ def matmul(input, other, *, out=None):
         from ._out import write
         return write('matmul', matmul(input, other), out)
     if not isinstance(other, Tensor) or not isinstance(input, Tensor):
+        recorded = torch_function_operand('matmul', input, other)   # (linear_operator: dense.matmul(DiagLinearOperator))
+        if recorded is not None:
+            return recorded
         check_tensor_args('matmul', 'input', 'other')
     if (type(input) is not Tensor or type(other) is not Tensor) and _sparse.is_sparse_arg(input, other):
         return _sparse.mm(input, other)
