@@ -16,6 +16,8 @@ import warnings
 
 import numpy as xp
 
+from ._exact import ON as _EXACT_ON
+
 __all__ = ['xp', 'gemm', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads',
            'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'small_kernels',
            'transposed']
@@ -206,6 +208,18 @@ def _mkl_unfused(a, b):
         exact_kernels()
 
 
+def _mkl_row(a, b):
+    """(Under the exact kernels) a float32 row (or vector) times a C-contiguous matrix's transpose (a linear layer's
+    weight.T, x @ w.t()) in MKL's matrix-vector order (ops._mkl_narrow: PyTorch's bits for K 1-4096, N 1-1000; most
+    such shapes differed in a few outputs), else None."""
+    if type(a) is not xp.ndarray or type(b) is not xp.ndarray or a.dtype != xp.float32 or \
+            b.dtype != xp.float32 or not b.flags.f_contiguous or not a.flags.c_contiguous or not b.size:
+        return None
+    from .ops import _mkl_narrow
+    r = _mkl_narrow.linear(a.reshape(1, -1), b.T)
+    return r.reshape(b.shape[1:]) if a.ndim == 1 else r
+
+
 def _unfused(a, b, out=None):
     """``a @ b`` of a small inner dimension as NumPy's rounded multiplies and adds, term after term (_mkl_unfused)."""
     r = xp.multiply(a[:, :1], b[0], out=out)
@@ -243,6 +257,10 @@ def _gemm(a, b, many=False, bias=None, out=None):
     matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _into(_fold(a, b, bias), out)
+    if _EXACT_ON[0] and b.ndim == 2 and (a.ndim == 1 or a.ndim == 2 and a.shape[0] == 1):
+        r = _mkl_row(a, b)
+        if r is not None:
+            return _into(_plus(r, bias), out)
     if not BLAS.ready:
         BLAS.init()
     setter = BLAS.setter

@@ -225,3 +225,29 @@ def test_conv_bias_grad_bits(n, ci, c, h, w, s, mode):
         ember.set_num_threads(old[1])
     bad = np.flatnonzero(got[0].view(np.int32) != got[1].view(np.int32))
     assert bad.size == 0, f'conv bias grad {(n, ci, c, h, w, s)}: {bad.size} of {c} values differ'
+
+
+# (K, N) of batch-1 float32 linear layers (MKL's matrix-vector kernel: groups of 4 outputs, then N mod 4 outputs each
+# in its own order) whose values differed from PyTorch's under the exact kernels (outside N 1, 4, 5, 8, 9)
+ROW_SHAPES = [(5, 6), (12, 3), (13, 7), (20, 2), (27, 10), (64, 3), (100, 13), (255, 66), (784, 10), (33, 1),
+              (17, 255), (1024, 2)]
+ROW_FORMS = {
+    'linear': lambda L, x, w, b: L.nn.functional.linear(x[:1, :w.shape[1]], w),
+    'linear_bias': lambda L, x, w, b: L.nn.functional.linear(x[:1, :w.shape[1]], w, b),
+    'vector_bias': lambda L, x, w, b: L.nn.functional.linear(x[0, :w.shape[1]], w, b),
+    'matmul_t': lambda L, x, w, b: L.matmul(x[:1, :w.shape[1]], w.t()),
+    'offset_row': lambda L, x, w, b: L.nn.functional.linear(x[1:2, 3:3 + w.shape[1]], w, b),    # another peel
+}
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('form', list(ROW_FORMS))
+@pytest.mark.parametrize('k,n', ROW_SHAPES)
+def test_batch1_linear_bits(k, n, form, mode, threads):  # noqa: F811
+    """A float32 linear layer on one row (or a vector) gives PyTorch's bits under the exact kernels."""
+    rng = np.random.default_rng(k * 100 + n)
+    x, w, b = rng.standard_normal((2, k + 3)).astype(F32), rng.standard_normal((n, k)).astype(F32), \
+        rng.standard_normal(n).astype(F32)
+    got, want = (ROW_FORMS[form](lib, lib.tensor(x), lib.tensor(w), lib.tensor(b)).numpy() for lib in (ember, torch))
+    bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
+    assert got.shape == want.shape and bad.size == 0, f'{form} {(k, n)}: {bad.size} of {want.size} values differ'
