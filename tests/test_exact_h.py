@@ -251,3 +251,24 @@ def test_batch1_linear_bits(k, n, form, mode, threads):  # noqa: F811
     got, want = (ROW_FORMS[form](lib, lib.tensor(x), lib.tensor(w), lib.tensor(b)).numpy() for lib in (ember, torch))
     bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
     assert got.shape == want.shape and bad.size == 0, f'{form} {(k, n)}: {bad.size} of {want.size} values differ'
+
+
+# (M, K, N) of float32 linear layers MKL runs on its matrix-vector kernel (one output: x's rows its outputs) or with
+# its 2-3 row rule at 12+ outputs, with operands at every address mod 16 (the kernels peel to 16-byte boundaries)
+FEW_ROWS = [(2, 13, 12), (3, 27, 17), (2, 100, 66), (3, 5, 32), (2, 64, 255), (5, 13, 1), (7, 100, 1), (2, 20, 1),
+            (31, 33, 1), (3, 1024, 1)]
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('offset', [0, 1, 2, 3])
+@pytest.mark.parametrize('m,k,n', FEW_ROWS)
+def test_few_rows_linear_bits(m, k, n, offset, mode, threads):  # noqa: F811
+    """A float32 linear layer of one output or 2-3 rows gives PyTorch's bits under the exact kernels."""
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    xb, wb, b = rng.standard_normal(m * k + 3).astype(F32), rng.standard_normal(n * k + 3).astype(F32), \
+        rng.standard_normal(n).astype(F32)
+    got, want = (lib.nn.functional.linear(lib.tensor(xb)[offset:offset + m * k].reshape(m, k),
+                                          lib.tensor(wb)[3 - offset:3 - offset + n * k].reshape(n, k),
+                                          lib.tensor(b)).numpy() for lib in (ember, torch))
+    bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
+    assert bad.size == 0, f'{(m, k, n)} at offset {offset}: {bad.size} of {want.size} values differ'

@@ -1,4 +1,4 @@
-"""PyTorch's float32 Linear with 1-11 outputs bit for bit: MKL's sgemm on this AVX-512 host (found by
+"""PyTorch's float32 Linear with 1-11 outputs (or 1-3 rows) bit for bit: MKL's sgemm on this AVX-512 host (found by
 experiment against PyTorch 2.13) sums each row's dot product as: the first p values one by one, that sum put in
 lane 0 of an L-lane accumulator, then each whole block of L values added lane by lane (product rounded, then added:
 no fused multiply-add), the lanes halved (l + l+L/2, ...), then the remaining values one by one; with fewer than L
@@ -6,12 +6,14 @@ values after the first p, all one by one. Outputs in groups of 4 (N >= 4): L = 4
 where 2 or 3): L = 8; both with p = floats up to the row's own next 16-byte boundary (2+ rows). One output: L = 4,
 p = (K - f) mod 4, or 4 where that is 0, f = the first row's address in floats mod 4, the same p for every row (a row
 count that is a multiple of 4: the last M mod 4 rows sum otherwise, not found).
-One row (M = 1, MKL's matrix-vector kernel), any number of outputs: groups of 4 with L = 4, p = K mod 4 or 4; the
-last N mod 4 outputs with p = (4 - f) mod 4 or 4 and L = 8, but for the second of them L = 4 in blocks of 8 values
-(two vectors a block into the same lanes; with fewer than 8 values after p, all one by one). Checked for K 1-4096, N
-1-1000 at 1 and 2 threads (0 of 544 shapes differing, with and without a bias; was 289 of 420 outside 1, 4, 5, 8, 9).
-addmm adds the bias after, rounded once. Checked for K 1-1024, M 1-256 at 1 and 2 threads; 12+ outputs of 2+ rows
-take other kernels (not emulated).
+One row (M = 1) or one output (N = 1, any M: x's rows the outputs) is MKL's matrix-vector kernel: the matrix's rows
+in groups of 4 with L = 4, p = (K - f) mod 4 or 4 (f: the matrix's address in floats mod 4); the last 1-3 with p =
+(4 - v) mod 4 or 4 (v: the vector's address) and L = 8, but the second of them L = 4 in blocks of 8 values (two vectors
+a block into the same lanes; with fewer than 8 values after p, all one by one). Checked for K 1-4096, N 1-1000 at 1
+and 2 threads (0 of 544 shapes differing, with and without a bias; was 289 of 420 outside 1, 4, 5, 8, 9), and with
+both operands at every address mod 16 (and N = 1: M 2-100, which differed but for multiples of 4). Two or three rows
+take the 2+ row rule at any N (K 2-2048, N 12-1000: 0 of 144 differing, was 143). addmm adds the bias after, rounded
+once. Checked for K 1-1024, M 1-256 at 1 and 2 threads; 12+ outputs of 4+ rows take other kernels (not emulated).
 A weight's gradient g.T @ x (MKL's sgemm with the other transposes; g (M, N), x (M, K)) sums each value over the M
 rows in one of two orders: products rounded and added one after another (no fused multiply-add) where N is 1, where N
 is 2 or 3 and K a multiple of 4, and where K is 1-4 or 8; fused multiply-adds one after another where N is 4+ and K
@@ -30,13 +32,12 @@ _SPLIT_ROWS = 17        # rows from which MKL always splits N of 5-11 over 2 thr
 
 def applies(x, w):
     """Whether ``x @ w.T`` is a product this module emulates: float32, x 2-D C-contiguous, w (N, K) C-contiguous
-    with N 2-11 and 2+ rows, N 1 and a multiple of 4 rows, or one row."""
+    with N 2-11, or one row, or one output, or 2-3 rows."""
     if not (x.dtype == _F32 and w.dtype == _F32 and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
             and x.shape[1] > 0 and x.flags.c_contiguous and w.flags.c_contiguous):
         return False
-    if x.shape[0] == 1:
-        return w.shape[0] > 0
-    return x.shape[0] >= 2 and w.shape[0] in _MANY or w.shape[0] == 1 and x.shape[0] % 4 == 0 and x.shape[0] > 0
+    m, n = x.shape[0], w.shape[0]
+    return m > 0 and n > 0 and (m == 1 or n == 1 or n in _MANY or m <= 3)
 
 
 def linear(x, w, bias=None):
@@ -45,7 +46,7 @@ def linear(x, w, bias=None):
     if m == 1:
         out = _one_row(x, w)
     elif w.shape[0] == 1:
-        out = _rows(x, w, (k - x.ctypes.data // 4) % 4 or 4, 4)
+        out = _one_row(w, x).reshape(m, 1)     # MKL's matrix-vector kernel, x's rows its outputs
     else:
         n4 = w.shape[0] // 4 * 4
         out = np.empty((m, w.shape[0]), _F32)
@@ -66,7 +67,7 @@ def _one_row(x, w):
     """A single row's product (module docstring): groups of 4 outputs, then the last N mod 4 (the second of them 4
     lanes wide in blocks of 8)."""
     k, n4, n = x.shape[1], w.shape[0] // 4 * 4, w.shape[0]
-    parts = [_rows(x, w[:n4], k % 4 or 4, 4)] if n4 else []
+    parts = [_rows(x, w[:n4], (k - w.ctypes.data // 4) % 4 or 4, 4)] if n4 else []
     p = (4 - x.ctypes.data // 4) % 4 or 4
     for j in range(n4, n):
         parts.append(_rows(x, w[j:j + 1], p, 4, 8) if j == n4 + 1 else _rows(x, w[j:j + 1], p, 8))
