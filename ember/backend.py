@@ -16,8 +16,6 @@ import warnings
 
 import numpy as xp
 
-from ._exact import ON as _EXACT_ON
-
 __all__ = ['xp', 'gemm', 'gemm_narrow', 'gemm_pair', 'col_sums', 'row_sums', 'blas_threads', 'set_blas_threads',
            'keep_freed_memory', 'lapack_routine', 'openblas_core', 'prepare_heap', 'reused_operand', 'small_kernels',
            'transposed']
@@ -208,16 +206,35 @@ def _mkl_unfused(a, b):
         exact_kernels()
 
 
-def _mkl_row(a, b):
-    """(Under the exact kernels) a float32 row (or vector) times a C-contiguous matrix's transpose (a linear layer's
-    weight.T, x @ w.t()) in MKL's matrix-vector order (ops._mkl_narrow: PyTorch's bits for K 1-4096, N 1-1000; most
-    such shapes differed in a few outputs), else None."""
-    if type(a) is not xp.ndarray or type(b) is not xp.ndarray or a.dtype != xp.float32 or \
-            b.dtype != xp.float32 or not b.flags.f_contiguous or not a.flags.c_contiguous or not b.size:
+def mkl_rows(a, b):
+    """For matmul/mm/linear under the exact kernels: float32 ``a @ b`` of one row (or a vector), or of 2-3 rows, in
+    MKL's order where ember has it, else None (not in gemm: its other callers, conv among them, are not MKL's sgemm). ``b`` a C-contiguous matrix's transpose (a linear layer's weight.T, x @ w.t()): ops._mkl_narrow
+    (PyTorch's bits for K 1-4096, N 1-1000). ``b`` row-major as PyTorch reads strides (x @ w): each value's products
+    rounded and added in turn over K, as MKL's kernel for these shapes (swept K 2-2048, N 1-1000, 1 and 2 threads: every
+    one-row shape, and 2-3 rows at an even N; most differed in a few values)."""
+    if type(a) is not xp.ndarray or type(b) is not xp.ndarray or a.dtype != xp.float32 or b.ndim != 2 or \
+            b.dtype != xp.float32 or not a.flags.c_contiguous or not b.size or a.ndim > 2 or a.ndim == 2 and \
+            a.shape[0] > 3:
         return None
-    from .ops import _mkl_narrow
-    r = _mkl_narrow.linear(a.reshape(1, -1), b.T)
-    return r.reshape(b.shape[1:]) if a.ndim == 1 else r
+    rows = a.reshape(-1, a.shape[-1])
+    if b.strides[1] == 4 and b.strides[0] >= 4 * b.shape[1]:
+        r = _added_in_turn(rows, b) if rows.shape[0] == 1 or b.shape[1] % 2 == 0 else None
+    elif b.flags.f_contiguous:
+        from .ops import _mkl_narrow
+        r = _mkl_narrow.linear(rows, b.T) if _mkl_narrow.applies(rows, b.T) else None
+    else:
+        return None
+    return r.reshape(b.shape[1:]) if r is not None and a.ndim == 1 else r
+
+
+def _added_in_turn(rows, b):
+    """``rows @ b``: each value's products rounded and added one after another over K (a C-contiguous array reduced
+    over its outer axis adds its rows in turn; one column is accumulated, where reduce would sum pairwise)."""
+    out = xp.empty((rows.shape[0], b.shape[1]), xp.float32)
+    for i, row in enumerate(rows):
+        prod = row[:, None] * b
+        out[i] = xp.add.reduce(prod, axis=0) if b.shape[1] > 1 else xp.add.accumulate(prod[:, 0])[-1]
+    return out
 
 
 def _unfused(a, b, out=None):
@@ -257,10 +274,6 @@ def _gemm(a, b, many=False, bias=None, out=None):
     matrix is one 2-D product (see _fold)."""
     if a.ndim > 2 and b.ndim == 2:
         return _into(_fold(a, b, bias), out)
-    if _EXACT_ON[0] and b.ndim == 2 and (a.ndim == 1 or a.ndim == 2 and a.shape[0] == 1):
-        r = _mkl_row(a, b)
-        if r is not None:
-            return _into(_plus(r, bias), out)
     if not BLAS.ready:
         BLAS.init()
     setter = BLAS.setter

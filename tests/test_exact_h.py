@@ -272,3 +272,23 @@ def test_few_rows_linear_bits(m, k, n, offset, mode, threads):  # noqa: F811
                                           lib.tensor(b)).numpy() for lib in (ember, torch))
     bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
     assert bad.size == 0, f'{(m, k, n)} at offset {offset}: {bad.size} of {want.size} values differ'
+
+
+# (M, K, N) of float32 x @ w with w row-major (MKL's kernel for 1-3 rows: each value's products added in turn; 2-3
+# rows at an even N), as mm, matmul and a vector's matmul
+ROW_MAJOR = [(1, 5, 3), (1, 13, 1), (1, 100, 17), (1, 1000, 64), (1, 33, 255), (2, 17, 12), (3, 100, 2), (2, 1000, 32)]
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('kind', ['mm', 'matmul', 'vector'])
+@pytest.mark.parametrize('m,k,n', ROW_MAJOR)
+def test_row_major_products_bits(m, k, n, kind, mode, threads):  # noqa: F811
+    """A float32 product of 1-3 rows by a row-major matrix gives PyTorch's bits under the exact kernels."""
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    x, w = rng.standard_normal((m, k)).astype(F32), rng.standard_normal((k, n)).astype(F32)
+    got, want = ((lib.mm(lib.tensor(x), lib.tensor(w)) if kind == 'mm' else
+                  lib.matmul(lib.tensor(x), lib.tensor(w)) if kind == 'matmul' else
+                  lib.matmul(lib.tensor(x[0]), lib.tensor(w))).numpy() for lib in (ember, torch))
+    bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
+    assert got.shape == want.shape and bad.size == 0, f'{kind} {(m, k, n)}: {bad.size} of {want.size} values differ'
+

@@ -10,7 +10,7 @@ from . import _halfgemm, _mkl_narrow
 from .. import _exact
 from .._dtype import cpp_name, result_type
 from ..autograd import dual
-from ..backend import blas_threads, col_sums, gemm, gemm_pair
+from ..backend import blas_threads, col_sums, gemm, gemm_pair, mkl_rows
 from ._sumorder import ordered_sum
 from ..autograd.grad_mode import GRAD
 from ..autograd.graph import ANOMALY, SEQ, AccumulateGrad, Node, _edge, _NO_EDGE, saved_attributes
@@ -20,6 +20,7 @@ from ._util import broadcast_mismatch, fmt_shape, not_implemented, wrap_dim, che
 from .shape import CloneBackward0, TBackward0, ViewBackward0, UnsafeViewBackward0, UnsqueezeBackward0
 from ..amp import _state as _autocast
 
+_EXACT_ON = _exact.ON     # the exact kernels' switch, read on every 2-D product
 
 
 def _same_dtype(a, b, op):
@@ -375,9 +376,13 @@ def mm(input, mat2):
 
 def _mat_product(a, b):
     """``a @ b`` of 2-D arrays through gemm; float16 as PyTorch's CPU kernel sums it where that is reproduced
-    (ops._halfgemm)."""
+    (ops._halfgemm), float32 of 1-3 rows as MKL's under the exact kernels (backend.mkl_rows)."""
     if a.dtype is _F16 and b.ndim == 2 and a.ndim == 2:
         r = _halfgemm.matmul(a, b)
+        if r is not None:
+            return r
+    if _EXACT_ON[0]:
+        r = mkl_rows(a, b)
         if r is not None:
             return r
     return gemm(a, b)
@@ -854,7 +859,7 @@ def linear(input, weight, bias=None):
 def _mkl_linear(x, w, bias):
     """Under the opt-in exact kernels, a float32 layer of 1-11 outputs in MKL's summation order (ops._mkl_narrow:
     bit for bit PyTorch's, where OpenBLAS's differed in most shapes; 5-60x the plain product's cost), else None."""
-    if not _exact.enabled() or w.ndim != 2 or x.ndim < 2 or not x.flags.c_contiguous:
+    if not _exact.enabled() or w.ndim != 2 or not x.ndim or not x.flags.c_contiguous:
         return None
     rows = x.reshape(-1, x.shape[-1])
     if not _mkl_narrow.applies(rows, w):
