@@ -292,3 +292,37 @@ def test_row_major_products_bits(m, k, n, kind, mode, threads):  # noqa: F811
     bad = np.flatnonzero(got.view(np.int32) != want.view(np.int32))
     assert got.shape == want.shape and bad.size == 0, f'{kind} {(m, k, n)}: {bad.size} of {want.size} values differ'
 
+
+# (op, (N, C_out, H, W), threads) of float32 (transposed) convolution bias gradients (1-d: length H * W): one sample's
+# as PyTorch's sum at 1 and 2 threads, more samples' term after term at one thread (at 2 PyTorch splits the sum in an
+# order not reproduced)
+CONV_BIAS_MORE = [(op, shape, t) for op in ('conv2d', 'conv_transpose2d', 'conv1d', 'conv_transpose1d')
+                  for shape in [(1, 8, 9, 9), (1, 16, 16, 16), (1, 3, 28, 28), (2, 6, 7, 5), (8, 16, 8, 8)]
+                  for t in ((1, 2) if shape[0] == 1 else (1,))]
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('op,shape,nthreads', CONV_BIAS_MORE)
+def test_conv_bias_grad_more_bits(op, shape, nthreads, mode):
+    """A (transposed) convolution's float32 bias gradient is PyTorch's bits under the exact kernels."""
+    n, c, h, w = shape
+    rng = np.random.default_rng(n * c + h)
+    one_d = op.endswith('1d')
+    x = rng.standard_normal((n, 4, h * w) if one_d else (n, 4, h, w)).astype(F32)
+    wt = rng.standard_normal(((c, 4) if op in ('conv2d', 'conv1d') else (4, c)) + ((3,) if one_d else (3, 3)))
+    bias = rng.standard_normal(c).astype(F32)
+    old = torch.get_num_threads(), ember.get_num_threads()
+    torch.set_num_threads(nthreads)
+    ember.set_num_threads(nthreads)
+    try:
+        got = []
+        for lib in (ember, torch):
+            b = lib.tensor(bias, requires_grad=True)
+            y = getattr(lib.nn.functional, op)(lib.tensor(x), lib.tensor(wt.astype(F32)), b, padding=1)
+            y.backward(lib.tensor(np.random.default_rng(7).standard_normal(tuple(y.shape)).astype(F32)))
+            got.append(b.grad.numpy())
+    finally:
+        torch.set_num_threads(old[0])
+        ember.set_num_threads(old[1])
+    bad = np.flatnonzero(got[0].view(np.int32) != got[1].view(np.int32))
+    assert bad.size == 0, f'{op} bias grad {shape} at {nthreads} threads: {bad.size} of {c} values differ'

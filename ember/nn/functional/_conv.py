@@ -840,7 +840,7 @@ def _tconv_bw_samples(node, g, w, x, xshape):
     other, 693 -> 577 in one pass."""
     s, pads, d, _, _, _ = node.cfg
     need_x, need_w, need_b = node.need
-    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    gb = _float_bias_grad(g) if need_b else None
     n, c, k, o = g.shape[0], w.shape[0], w.shape[2:], xshape[2:]
     cpads, w2 = [(p, p) for p in pads], w.reshape(c, math.prod(w.shape[1:]))
     x3 = x.reshape(n, c, o[0] * o[1]) if need_w else None
@@ -960,15 +960,29 @@ def _shape4(xshape):
 def _bias_grad(g):
     """A convolution's bias gradient, g (N, C, H, W) summed over all dims but 1: float64 in the order of PyTorch's
     sum (its slow convolution kernel's at::sum; checked on 2 and 8 planes of 63 and 64 values, 1 and 2 threads);
-    float32's under the exact kernels at one thread in PyTorch's order there, each channel's values added one after
-    another over (N, H, W) (_bias_grad_in_order), otherwise NumPy's sum."""
+    float32's under the exact kernels as _exact_bias_grad, otherwise NumPy's sum."""
     if g.dtype.type is np.float64:
         r = _sumorder.ordered_sum(g, (0, 2, 3))
         if r is not None:
             return r
-    if g.dtype.type is np.float32 and g.ndim == 4 and exact_kernels() and blas_threads() == 1:
-        return _bias_grad_in_order(g)
-    return g.sum(axis=(0, 2, 3))
+    return _float_bias_grad(g)
+
+
+def _float_bias_grad(g):
+    """A (transposed) convolution's float32 bias gradient: _exact_bias_grad under the exact kernels, else NumPy's
+    sum."""
+    r = _exact_bias_grad(g) if g.dtype.type is np.float32 and g.ndim == 4 and exact_kernels() else None
+    return g.sum(axis=(0, 2, 3)) if r is None else r
+
+
+def _exact_bias_grad(g):
+    """A float32 bias gradient in PyTorch's order, conv and transposed conv alike: one sample's as PyTorch's sum
+    (ops._sumorder, at 1 and 2 threads: its oneDNN path hands a batch of one to at::sum), more samples' at one thread
+    each channel's values added one after another (_bias_grad_in_order); None otherwise (2+ samples at 2 threads:
+    PyTorch splits the sum in an order not reproduced)."""
+    if g.shape[0] == 1:
+        return _sumorder.ordered_sum(g, (0, 2, 3))
+    return _bias_grad_in_order(g) if blas_threads() == 1 else None
 
 
 def _bias_grad_in_order(g):
@@ -1106,16 +1120,16 @@ def _tconv_bw_arrays(node, g, w, x):
     need_x, need_w, need_b = node.need
     xshape = _shape4(node.xshape)
     if not (need_x or need_w):      # the bias's alone (the weight was not saved)
-        return None, None, g.sum(axis=(0, 2, 3))
+        return None, None, _float_bias_grad(g)
     if isinstance(node.cols, _winograd_s2.Saved):
         return _tconv_bw_winograd(node, g, w, x, xshape)
     if isinstance(node.cols, _Samples):
         return _tconv_bw_samples(node, g, w, x, xshape)
     if node.cols is _DENSE:
-        gb = g.sum(axis=(0, 2, 3)) if need_b else None
+        gb = _float_bias_grad(g) if need_b else None
         return _dense_grads(g, x, w, need_x, need_w, xshape, True) + (gb,)
     cols = _tconv_cols(g, xshape, w.shape[2:], s, pads, d, opad)
-    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    gb = _float_bias_grad(g) if need_b else None
     gx = gw = None
     if need_x:
         gx2 = _gemm(w.reshape(w.shape[0], -1), cols, groups)
@@ -1129,7 +1143,7 @@ def _tconv_bw_winograd(node, g, w, x, xshape):
     """Backward of a transposed conv that took the Winograd path: its input gradient is the 4x4 stride-2
     conv of g, whose transformed input also gives the weight gradient."""
     need_x, need_w, need_b = node.need
-    gb = g.sum(axis=(0, 2, 3)) if need_b else None
+    gb = _float_bias_grad(g) if need_b else None
     gx = np.empty(xshape, g.dtype) if need_x else None
     return gx, _winograd_s2.tconv_grads(g, w, x if need_w else None, gx), gb
 
