@@ -51,6 +51,12 @@ def _images(rng, shape, ties=False):
     return [(np.round(x) + 0.0 if ties else x).astype(F32)], 1     # (+ 0.0: no -0.0 ties)
 
 
+def _signed_zeros(rng, shape):
+    """One (N, 3, H, W) image batch of +0.0, -0.0, 1 and -1: max-pool windows whose maxima are zeros of both signs."""
+    n, h, w = min(shape[0], 32), 7 + shape[-1] % 6, 9 + shape[-1] % 4
+    return [rng.choice(np.array([0.0, -0.0, 1.0, -1.0], F32), size=(n, 3, h, w))], 1
+
+
 def _pool(kind, *args, cl=False, **kw):
     def op(lib, x):
         x = x.contiguous(memory_format=lib.channels_last) if cl else x
@@ -105,6 +111,11 @@ ROWS = [
      ('default', 'exact')),
     ('max_pool_channels_last', _pool('max_pool2d', 3, 2, cl=True), lambda r, s: _images(r, s, True),
      ('default', 'exact')),
+    # a max of zeros: the first zero's sign in scan order under the exact kernels (was NumPy's maximum's pick)
+    ('max_pool_2_zeros', _pool('max_pool2d', 2), _signed_zeros, ('exact',)),
+    ('max_pool_3_2_pad_zeros', _pool('max_pool2d', 3, 2, 1, ceil_mode=True), _signed_zeros, ('exact',)),
+    ('max_pool_dil_zeros', _pool('max_pool2d', 2, 1, dilation=2), _signed_zeros, ('exact',)),
+    ('max_pool_channels_last_zeros', _pool('max_pool2d', 3, 2, cl=True), _signed_zeros, ('exact',)),
     ('avg_pool_3_2', _pool('avg_pool2d', 3, 2), _images, ('default', 'exact')),
     ('avg_pool_3_1_pad', _pool('avg_pool2d', 3, 1, 1), _images, ('default', 'exact')),
     ('avg_pool_4_3_ceil_nopad', _pool('avg_pool2d', 4, 3, 1, ceil_mode=True, count_include_pad=False), _images,

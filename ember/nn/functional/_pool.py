@@ -381,12 +381,24 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
         raise not_implemented('max_pool2d', x.dtype)
     k, s, p, d, o = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, 'max_pool2d')
     out, am = _max_pool_arr(_planes(x), k, s, p, d, o)
+    if _exact.ON[0] and out.dtype.kind == 'f':
+        _zero_signs(out, am, _planes(x), k, s, p, d, o)
     oshape = x.shape[:-2] + o
     idx = _flat_index(am.transpose(2, 0, 1), k[1], o, s, p, d, x.shape[-1]) if return_indices else None
     res = _finish_max(input, out.reshape(oshape), idx, am, (k, s, p, d, o), MaxPool2DWithIndicesBackward0)
     if return_indices:
         return res, Tensor._make(_layout.keep_channels_last(x, idx.reshape(oshape).astype(np.int64, copy=False)))
     return res
+
+
+def _zero_signs(m, am, x, k, s, p, d, o):
+    """Under the exact kernels, a max of 0 takes the sign of its window's first zero in scan order, as PyTorch's
+    strict > keeps it (NumPy's maximum of +0.0 and -0.0 keeps either: 81 of 768 outputs of random +-0/+-1 windows
+    differed); m (B, OH, OW) is set in place from x (B, H, W) at the argmax am (OH, OW, B)."""
+    z = np.flatnonzero(m == 0)
+    if z.size:
+        at = _flat_index(am.transpose(2, 0, 1), k[1], o, s, p, d, x.shape[-1]).reshape(-1)[z]
+        m.flat[z] = x.reshape(x.shape[0], -1)[z // (o[0] * o[1]), at]
 
 
 def _finish_max(input, out, idx, am, geom, cls):
