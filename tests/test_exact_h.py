@@ -305,11 +305,12 @@ def test_row_major_products_bits(m, k, n, kind, mode, threads):  # noqa: F811
 
 
 # (op, (N, C_out, H, W), threads) of float32 (transposed) convolution bias gradients (1-d: length H * W): one sample's
-# as PyTorch's sum at 1 and 2 threads, more samples' term after term at one thread (at 2 PyTorch splits the sum in an
-# order not reproduced)
+# as PyTorch's sum at 1 and 2 threads, more samples' term after term at one thread, and a conv's at 2 (up to 8
+# channels: two halves of the samples; a transposed conv's order there not reproduced)
 CONV_BIAS_MORE = [(op, shape, t) for op in ('conv2d', 'conv_transpose2d', 'conv1d', 'conv_transpose1d')
-                  for shape in [(1, 8, 9, 9), (1, 16, 16, 16), (1, 3, 28, 28), (2, 6, 7, 5), (8, 16, 8, 8)]
-                  for t in ((1, 2) if shape[0] == 1 else (1,))]
+                  for shape in [(1, 8, 9, 9), (1, 16, 16, 16), (1, 3, 28, 28), (2, 6, 7, 5), (3, 6, 7, 5),
+                                (8, 16, 8, 8)]
+                  for t in ((1, 2) if shape[0] == 1 or 'transpose' not in op else (1,))]
 
 
 @pytest.mark.parametrize('mode', ['exact'], indirect=True)

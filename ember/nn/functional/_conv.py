@@ -840,7 +840,7 @@ def _tconv_bw_samples(node, g, w, x, xshape):
     other, 693 -> 577 in one pass."""
     s, pads, d, _, _, _ = node.cfg
     need_x, need_w, need_b = node.need
-    gb = _float_bias_grad(g) if need_b else None
+    gb = _float_bias_grad(g, True) if need_b else None
     n, c, k, o = g.shape[0], w.shape[0], w.shape[2:], xshape[2:]
     cpads, w2 = [(p, p) for p in pads], w.reshape(c, math.prod(w.shape[1:]))
     x3 = x.reshape(n, c, o[0] * o[1]) if need_w else None
@@ -968,21 +968,29 @@ def _bias_grad(g):
     return _float_bias_grad(g)
 
 
-def _float_bias_grad(g):
+def _float_bias_grad(g, transposed=False):
     """A (transposed) convolution's float32 bias gradient: _exact_bias_grad under the exact kernels, else NumPy's
     sum."""
-    r = _exact_bias_grad(g) if g.dtype.type is np.float32 and g.ndim == 4 and exact_kernels() else None
+    r = _exact_bias_grad(g, transposed) if g.dtype.type is np.float32 and g.ndim == 4 and exact_kernels() else None
     return g.sum(axis=(0, 2, 3)) if r is None else r
 
 
-def _exact_bias_grad(g):
+def _exact_bias_grad(g, transposed=False):
     """A float32 bias gradient in PyTorch's order, conv and transposed conv alike: one sample's as PyTorch's sum
-    (ops._sumorder, at 1 and 2 threads: its oneDNN path hands a batch of one to at::sum), more samples' at one thread
-    each channel's values added one after another (_bias_grad_in_order); None otherwise (2+ samples at 2 threads:
-    PyTorch splits the sum in an order not reproduced)."""
+    (ops._sumorder, at 1 and 2 threads: its oneDNN path hands a batch of one to at::sum); more samples' each
+    channel's values added one after another (_bias_grad_in_order) at one thread, and at two for 9+ channels; at two
+    threads up to 8 channels are summed so over the first ceil(N / 2) samples and over the rest, the two sums then
+    added (found on 19 shapes, N 2-16, C 1-64); a transposed conv's there is not that (mostly each channel's values
+    in turn, 5 samples of 3 channels sample by sample: left). None at other thread counts."""
+    threads = blas_threads()
     if g.shape[0] == 1:
         return _sumorder.ordered_sum(g, (0, 2, 3))
-    return _bias_grad_in_order(g) if blas_threads() == 1 else None
+    if threads == 1 or threads == 2 and g.shape[1] > 8:
+        return _bias_grad_in_order(g)
+    if threads == 2 and not transposed:
+        half = -(-g.shape[0] // 2)
+        return _bias_grad_in_order(g[:half]) + _bias_grad_in_order(g[half:])
+    return None
 
 
 def _bias_grad_in_order(g):
@@ -991,7 +999,8 @@ def _bias_grad_in_order(g):
     off: stat453's ResNet, whose rounding noise in a bias before BatchNorm Adam turns into full steps). At 2 threads
     PyTorch splits the sum in an order not reproduced. Not by default: 15-50x NumPy's sum ((8, 32, 32, 32) 45 ->
     642 us)."""
-    return np.add.reduce(g.transpose(0, 2, 3, 1).reshape(-1, g.shape[1]), axis=0)
+    # copied channels-last first: for one sample the reshape is a view reduced along its contiguous axis, pairwise
+    return np.add.reduce(np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, g.shape[1]), axis=0)
 
 
 def _conv_bw_arrays(node, g, w, x):
@@ -1120,16 +1129,16 @@ def _tconv_bw_arrays(node, g, w, x):
     need_x, need_w, need_b = node.need
     xshape = _shape4(node.xshape)
     if not (need_x or need_w):      # the bias's alone (the weight was not saved)
-        return None, None, _float_bias_grad(g)
+        return None, None, _float_bias_grad(g, True)
     if isinstance(node.cols, _winograd_s2.Saved):
         return _tconv_bw_winograd(node, g, w, x, xshape)
     if isinstance(node.cols, _Samples):
         return _tconv_bw_samples(node, g, w, x, xshape)
     if node.cols is _DENSE:
-        gb = _float_bias_grad(g) if need_b else None
+        gb = _float_bias_grad(g, True) if need_b else None
         return _dense_grads(g, x, w, need_x, need_w, xshape, True) + (gb,)
     cols = _tconv_cols(g, xshape, w.shape[2:], s, pads, d, opad)
-    gb = _float_bias_grad(g) if need_b else None
+    gb = _float_bias_grad(g, True) if need_b else None
     gx = gw = None
     if need_x:
         gx2 = _gemm(w.reshape(w.shape[0], -1), cols, groups)
@@ -1143,7 +1152,7 @@ def _tconv_bw_winograd(node, g, w, x, xshape):
     """Backward of a transposed conv that took the Winograd path: its input gradient is the 4x4 stride-2
     conv of g, whose transformed input also gives the weight gradient."""
     need_x, need_w, need_b = node.need
-    gb = _float_bias_grad(g) if need_b else None
+    gb = _float_bias_grad(g, True) if need_b else None
     gx = np.empty(xshape, g.dtype) if need_x else None
     return gx, _winograd_s2.tconv_grads(g, w, x if need_w else None, gx), gb
 
