@@ -338,3 +338,20 @@ def test_conv_bias_grad_more_bits(op, shape, nthreads, mode):
         ember.set_num_threads(old[1])
     bad = np.flatnonzero(got[0].view(np.int32) != got[1].view(np.int32))
     assert bad.size == 0, f'{op} bias grad {shape} at {nthreads} threads: {bad.size} of {c} values differ'
+
+
+@pytest.mark.parametrize('mode', ['exact'], indirect=True)
+@pytest.mark.parametrize('m,n', [(1, 7), (1, 66), (2, 255), (5, 12), (64, 7), (200, 66)])
+def test_one_feature_input_grad_bits(m, n, mode, threads):  # noqa: F811
+    """The input gradient of a float32 linear layer of one input feature (MKL's matrix-vector kernel, the rows its
+    outputs) is PyTorch's bits under the exact kernels."""
+    rng = np.random.default_rng(m * 100 + n)
+    x, w, g = rng.standard_normal((m, 1)).astype(F32), rng.standard_normal((n, 1)).astype(F32), \
+        rng.standard_normal((m, n)).astype(F32)
+    got = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.linear(t, lib.tensor(w)).backward(lib.tensor(g))
+        got.append(t.grad.numpy())
+    bad = np.flatnonzero(got[0].view(np.int32) != got[1].view(np.int32))
+    assert bad.size == 0, f'{(m, n)}: {bad.size} of {m} values differ'

@@ -870,10 +870,15 @@ def _mkl_linear(x, w, bias):
 def _mkl_input_grad(g, w):
     """Under the opt-in exact kernels, a float32 linear layer's input gradient g @ w in MKL's order: the same kernels
     as the weight's gradient with the outputs summed (ops._mkl_narrow.weight_grad of g.T and w); one input feature
-    (a matrix-vector product in MKL) is left alone. Else None."""
+    is MKL's matrix-vector kernel with g's rows as its outputs (ops._mkl_narrow.linear of g and w.T: batch 1 of 7-255
+    outputs was a step off in 3 of 11 widths). Else None."""
     if not _exact.enabled() or type(g) is not np.ndarray or type(w) is not np.ndarray or w.ndim != 2 or \
-            w.shape[1] < 2 or g.ndim != 2:
+            g.ndim != 2:
         return None
+    if w.shape[1] == 1:
+        wt = w.T
+        return _mkl_narrow.linear(g, wt) if g.flags.c_contiguous and wt.flags.c_contiguous and \
+            _mkl_narrow.applies(g, wt) else None
     gt, threads = np.ascontiguousarray(g.T), blas_threads()
     if not _mkl_narrow.grad_applies(gt, w, threads):
         return None
