@@ -208,10 +208,11 @@ def _mkl_unfused(a, b):
 
 def mkl_rows(a, b):
     """For matmul/mm/linear under the exact kernels: float32 ``a @ b`` of one row (or a vector), or of 2-3 rows, in
-    MKL's order where ember has it, else None (not in gemm: its other callers, conv among them, are not MKL's sgemm). ``b`` a C-contiguous matrix's transpose (a linear layer's weight.T, x @ w.t()): ops._mkl_narrow
-    (PyTorch's bits for K 1-4096, N 1-1000). ``b`` row-major as PyTorch reads strides (x @ w): each value's products
-    rounded and added in turn over K, as MKL's kernel for these shapes (swept K 2-2048, N 1-1000, 1 and 2 threads: every
-    one-row shape, and 2-3 rows at an even N; most differed in a few values)."""
+    MKL's order where ember has it, else None (not in gemm: its other callers, conv among them, are not MKL's sgemm).
+    ``b`` a C-contiguous matrix's transpose (a linear layer's weight.T, x @ w.t()): ops._mkl_narrow (PyTorch's bits
+    for K 1-4096, N 1-1000). ``b`` row-major as PyTorch reads strides (x @ w): each value's products rounded and added
+    in turn over K, as MKL's kernel for these shapes (swept K 2-2048, N 1-1000, 1 and 2 threads: every one-row shape,
+    and 2-3 rows at an even N; most differed in a few values)."""
     if type(a) is not xp.ndarray or type(b) is not xp.ndarray or a.dtype != xp.float32 or b.ndim != 2 or \
             b.dtype != xp.float32 or not a.flags.c_contiguous or not b.size or a.ndim > 2 or a.ndim == 2 and \
             a.shape[0] > 3:
