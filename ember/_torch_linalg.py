@@ -8,7 +8,7 @@ from ._dtype import scalar_name
 from ._warn import warn_user
 from .autograd import dual, forward_refusal
 from .autograd.graph import Node
-from .ops._util import check_tensor_args, dim_aliases
+from .ops._util import arg_error, check_tensor_args, dim_aliases
 
 __all__ = ['inverse', 'det', 'logdet', 'slogdet', 'pinverse', 'matrix_power', 'matrix_exp', 'cholesky',
            'cholesky_solve', 'cholesky_inverse', 'qr', 'cross', 'chain_matmul']
@@ -142,6 +142,9 @@ def cholesky_inverse(input, upper=False):
 
 def qr(input, some=True):
     """Deprecated ``torch.qr`` (PyTorch's warning): ``linalg.qr`` reduced (``some``) or complete."""
+    from .tensor import Tensor
+    if not isinstance(input, Tensor):   # (the argument parser's error, before the warning)
+        raise arg_error('qr', 'input', 1, input)
     warn_user("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\n"
                   "The boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
                   "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
