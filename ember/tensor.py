@@ -1099,8 +1099,9 @@ def _legacy_array(args, np_dtype):
         return np.zeros(0, dtype=np_dtype)
     if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
         data = _legacy_sequence(args[0])
-        from .ops.creation import _warn_not_writable, warn_list_of_arrays
+        from .ops.creation import _warn_not_writable, refuse_negative_strides, warn_list_of_arrays
         if isinstance(data, np.ndarray):
+            refuse_negative_strides(data)
             _warn_not_writable(data)
         else:
             warn_list_of_arrays(data)

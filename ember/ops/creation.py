@@ -267,6 +267,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         warn_user('To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() '
                   'or sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).')
     nd = to_np(dtype)
+    if isinstance(data, np.ndarray):
+        refuse_negative_strides(data)
     if nd in _SHELL_NP and isinstance(data, (list, tuple, int, float, complex)):
         return _finish(Tensor._make(_shell.from_python(data, nd)), requires_grad, meta=meta)
     arr = _infer(data, nd)
@@ -293,6 +295,7 @@ def _as_tensor(data, dtype, device, warn):
         return data if nd is None or nd == data._data.dtype else data.to(dtype)
     if isinstance(data, np.ndarray):
         _dtype.from_np(_native(data).dtype)
+        refuse_negative_strides(data)
         if warn:
             _warn_not_writable(data)
         return Tensor._make(_shared(data) if nd is None or nd == data.dtype else via_float(data, nd).astype(nd, copy=False))
@@ -331,6 +334,7 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f'expected np.ndarray (got {type(ndarray).__name__})')
     _dtype.from_np(_native(ndarray).dtype)
+    refuse_negative_strides(ndarray)
     _warn_not_writable(ndarray)
     return Tensor._make(_shared(ndarray))
 
@@ -359,6 +363,18 @@ _NOT_WRITABLE = ('The given NumPy array is not writable, and PyTorch does not su
                  'means writing to this tensor will result in undefined behavior. You may want to copy the array to '
                  'protect its data or make it writable before converting it to a tensor. This type of warning will '
                  'be suppressed for the rest of this program.')
+
+
+_NEGATIVE_STRIDES = ('At least one stride in the given numpy array is negative, and tensors with negative strides are not '
+                     'currently supported. (You can probably work around this by making a copy of your array  with '
+                     'array.copy().) ')
+
+
+def refuse_negative_strides(ndarray):
+    """PyTorch's ValueError for a NumPy array with a negative stride (``img[:, :, ::-1]``, ``np.flip``), which
+    from_numpy, as_tensor, tensor, the legacy constructors and default_collate all read as memory to share."""
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError(_NEGATIVE_STRIDES)
 
 
 def _warn_not_writable(ndarray):

@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from ..._dtype import FROM_NP
+from ...ops.creation import refuse_negative_strides
 from ...tensor import Tensor
 
 np_str_obj_array_pattern = re.compile(r'[SaUO]')
@@ -131,6 +132,8 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
         raise TypeError(default_collate_err_msg_format.format(elem.dtype))
     _check_shapes([a.shape for a in batch])
+    for a in batch:
+        refuse_negative_strides(a)
     if any(a.dtype != elem.dtype for a in batch):
         return collate([_ember().as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
     return _wrap(_shared_stack([np.asarray(a) for a in batch]))
