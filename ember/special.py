@@ -71,7 +71,16 @@ def round(input, *, decimals=0):
     return _pointwise.round(input, decimals=decimals)
 
 
-def softmax(input, dim, *, dtype=None):
+def _required_dim(op, dim):
+    """PyTorch's TypeError for special.softmax/log_softmax without an int ``dim`` (torch.softmax's words, position 2)."""
+    if dim is _reduction._NO_DIM:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "dim"')
+    if dim is None:
+        raise TypeError(f"{op}(): argument 'dim' (position 2) must be int, not NoneType")
+
+
+def softmax(input, dim=_reduction._NO_DIM, *, dtype=None):
+    _required_dim('special_softmax', dim)
     try:
         return _reduction.softmax(input, dim, dtype=dtype)
     except (AttributeError, TypeError):
@@ -79,7 +88,8 @@ def softmax(input, dim, *, dtype=None):
         raise
 
 
-def log_softmax(input, dim, *, dtype=None):
+def log_softmax(input, dim=_reduction._NO_DIM, *, dtype=None):
+    _required_dim('special_log_softmax', dim)
     try:
         return _reduction.log_softmax(input, dim, dtype=dtype)
     except (AttributeError, TypeError):

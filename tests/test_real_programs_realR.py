@@ -24,3 +24,26 @@ def test_negative_strides_refused(make):
             return lib.tensor(np.zeros(0)[::-1])
         return getattr(lib, make)(a)
     run_both(fn, message=True)
+
+
+# -- ``x.softmax()`` without a dim (a forum pattern, copied from F.softmax's deprecated implicit dim) was taken with
+# F.softmax's warning: torch.softmax, Tensor.softmax/log_softmax and torch.special's require it.
+@pytest.mark.parametrize('call', ['lib.softmax(x)', 'x.softmax()', 'x.log_softmax()', 'lib.log_softmax(x, None)',
+                                  'x.softmax(None)', 'lib.special.softmax(x)', 'lib.special.log_softmax(x, None)',
+                                  'x.softmax(axis=1)', 'lib.softmax(x, 0, lib.float64)'])
+def test_softmax_requires_dim(call):
+    def fn(lib):
+        x = lib.arange(6.0).reshape(2, 3)
+        return eval(call, {'lib': lib, 'x': x})
+    run_both(fn, message=True)
+
+
+def test_functional_softmax_implicit_dim_still_warns():
+    import warnings
+
+    def fn(lib):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            out = lib.nn.functional.softmax(lib.arange(6.0).reshape(2, 3)), lib.nn.Softmax()(lib.arange(3.0))
+        return out, [str(m.message) for m in w]
+    run_both(fn)

@@ -1558,12 +1558,27 @@ for _cls in (SoftmaxBackwardDataBackward0, LogSoftmaxBackwardDataBackward0):
     _linear_twice.expose(_cls, 'output', dim=lambda node: node.ctx[1] % (1 << 64))
 
 
-def _softmax_dim(dim, ndim, op):
+_NO_DIM = object()
+
+
+def _softmax_dim(dim, ndim, op, position):
+    """``dim`` wrapped: torch.softmax and Tensor.softmax require it (only F.softmax picks one, with a warning);
+    ``position``: dim's place in PyTorch's message (2 in the function, 1 in the method)."""
+    if dim is _NO_DIM:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "dim"')
     if dim is None:
-        warn_user(f'Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X '
-                  'as an argument.')
-        dim = 0 if ndim in (0, 1, 3) else 1
+        raise TypeError(f"{op}(): argument 'dim' (position {position}) must be int, not NoneType")
     return wrap_dim(dim, ndim)
+
+
+def softmax_method(input, dim=_NO_DIM, dtype=None, *, axis=None):
+    """Tensor.softmax: softmax, dim counted from the method's first argument in PyTorch's error."""
+    return softmax(input, dim, dtype, axis=axis, _position=1)
+
+
+def log_softmax_method(input, dim=_NO_DIM, dtype=None, *, axis=None):
+    """Tensor.log_softmax: log_softmax, dim counted from the method's first argument in PyTorch's error."""
+    return log_softmax(input, dim, dtype, axis=axis, _position=1)
 
 
 def _softmax_dtype_error(op, a, d):
@@ -1573,12 +1588,12 @@ def _softmax_dtype_error(op, a, d):
 
 
 @_quiet.quietly
-def softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
+def softmax(input, dim=_NO_DIM, dtype=None, *, _stacklevel=3, axis=None, _position=2):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     a = _cast_arr(a, to_np(dtype))
-    d = _softmax_dim(dim, a.ndim, 'softmax')
+    d = _softmax_dim(dim, a.ndim, 'softmax', _position)
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('softmax', a, d)
     if _sleef_rows(a, d):     # PyTorch's AVX-512 kernel's values
@@ -1619,12 +1634,12 @@ def _softmax_out(input, r, d, dim):
 
 
 @_quiet.rerun
-def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3, axis=None):
+def log_softmax(input, dim=_NO_DIM, dtype=None, *, _stacklevel=3, axis=None, _position=2):
     """log(softmax(x)) along ``dim``, computed stably (no log of 0 for large logits)."""
     dim = dim if axis is None else axis   # NumPy's spelling, which PyTorch accepts
     a = input._data
     a = _cast_arr(a, to_np(dtype))
-    d = _softmax_dim(dim, a.ndim, 'log_softmax')
+    d = _softmax_dim(dim, a.ndim, 'log_softmax', _position)
     if a.dtype.kind != 'f':
         raise _softmax_dtype_error('log_softmax', a, d)
     if _sleef_rows(a, d):     # PyTorch's AVX-512 kernel's values
