@@ -47,3 +47,35 @@ def test_functional_softmax_implicit_dim_still_warns():
             out = lib.nn.functional.softmax(lib.arange(6.0).reshape(2, 3)), lib.nn.Softmax()(lib.arange(3.0))
         return out, [str(m.message) for m in w]
     run_both(fn)
+
+
+# -- The forum's shape mistakes, each refused in PyTorch's words (ember named its own): a mask that does not broadcast
+# (attention code's ``scores.masked_fill(mask == 0, -1e9)``), MultiheadAttention's key and value of different shapes,
+# Unflatten's sizes, an LSTM given one tensor for (h0, c0), index_select with a float index.
+@pytest.mark.parametrize('call', [
+    'lib.zeros(3).masked_fill(lib.tensor([True, False]), 1.)',
+    'lib.zeros(3).masked_fill_(lib.tensor([True, False]), 1.)',
+    'lib.zeros(2, 3).masked_fill(lib.ones(3, 2, dtype=lib.bool), 1.)',
+    'lib.masked_fill(lib.zeros(2, 3), lib.ones(3, 2, dtype=lib.bool), 1.)',
+    'lib.zeros(2, 3).masked_fill_(lib.ones(2, 2, 3, dtype=lib.bool), 1.)',
+    'lib.zeros(3).masked_fill(lib.ones(2, 3, dtype=lib.bool), 1.)',
+    'lib.nn.MultiheadAttention(6, 3)(lib.randn(2, 3, 6), lib.randn(2, 3, 6), lib.randn(2, 3, 7))',
+    'lib.nn.MultiheadAttention(6, 3)(lib.randn(2, 3, 6), lib.randn(2, 3, 6), lib.randn(4, 3, 6))',
+    'lib.nn.MultiheadAttention(6, 3, kdim=4, vdim=5)(lib.randn(2, 3, 6), lib.randn(2, 3, 4), lib.randn(3, 3, 5))',
+    'lib.nn.MultiheadAttention(6, 3, kdim=4, vdim=5)(lib.randn(2, 3, 6), lib.randn(2, 3, 4), lib.randn(2, 3, 5))[0]',
+    'lib.nn.Unflatten(1, (2, 3))(lib.randn(4, 5))',
+    'lib.randn(4, 5).unflatten(-1, (2, -1))',
+    'lib.randn(4, 5).unflatten(1, (-1, -1))',
+    'lib.randn(4, 5).unflatten(1, ())',
+    'lib.randn(4, 5).unflatten(1, (5, 1))',
+    'lib.nn.LSTM(5, 7)(lib.randn(3, 2, 5), lib.zeros(1, 2, 7))',
+    'lib.nn.LSTM(5, 7)(lib.randn(3, 2, 5), lib.zeros(2, 2, 7))',
+    'lib.nn.LSTM(5, 7)(lib.randn(3, 2, 5), (lib.zeros(1, 2, 7),))',
+    'lib.nn.LSTM(5, 7)(lib.randn(3, 5), lib.zeros(2, 7))',
+    'lib.zeros(3).index_select(0, lib.tensor([0.]))',
+])
+def test_forum_shape_errors(call):
+    def fn(lib):
+        lib.manual_seed(0)
+        return eval(call, {'lib': lib})
+    run_both(fn, message=True, tol=1e-5)

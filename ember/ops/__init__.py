@@ -201,6 +201,7 @@ def _bind():
             fn = _recorded_comparison(getattr(T, name), name) if name in _COMPARISONS else getattr(T, name)
             setattr(T, name + '_', make_inplace(fn, name + '_'))
     T.relu_ = pointwise._fast_relu_(T.relu_)
+    T.masked_fill_ = make_inplace(indexing.masked_fill_self_first, 'masked_fill_')
     for name in ('unsqueeze', 'squeeze', 't', 'transpose', 'resize'):
         if hasattr(T, name):
             setattr(T, name + '_', make_reshape_inplace(getattr(T, name), name + '_'))

@@ -940,7 +940,7 @@ def index_select(input, dim, index):
     if ix.ndim > 1:
         raise IndexError('index_select(): Index is supposed to be a vector')
     if ix.dtype.kind not in 'iu':
-        raise RuntimeError('index_select(): Expected dtype int32/int64 for index')
+        raise RuntimeError('index_select(): Expected dtype int32 or int64 for index')
     n = a.shape[d] if a.ndim else 1
     if not a.ndim and ix.size != 1:
         raise RuntimeError(f'index_select(): Index to scalar can have only 1 value, got {ix.size} value(s)')
@@ -1058,6 +1058,17 @@ class MaskedFillBackward1(Node):
         return gi, (np.asarray(gv, g.dtype) if dual.is_array(g) else gv)
 
 
+def masked_fill_self_first(input, mask, value):
+    """masked_fill as masked_fill_ runs it: PyTorch's size error there names the tensor as a and the mask as b."""
+    if isinstance(input, Tensor) and isinstance(mask, Tensor):
+        try:
+            np.broadcast_shapes(tuple(mask.shape), tuple(input.shape))
+        except ValueError:
+            from .pointwise import _broadcast_error
+            raise _broadcast_error('masked_fill_', input, mask) from None
+    return masked_fill(input, mask, value)
+
+
 def masked_fill(input, mask, value):
     """Copy of input with ``value`` where mask is True (mask and input broadcast together, as in PyTorch)."""
     try:
@@ -1082,8 +1093,8 @@ def masked_fill(input, mask, value):
         if not r.flags.c_contiguous:     # (NumPy keeps a permuted input's order; PyTorch's result is contiguous)
             r = np.ascontiguousarray(r)
     except ValueError:
-        raise RuntimeError(f'masked_fill: the mask of shape {fmt_shape(m.shape)} does not broadcast to the tensor '
-                           f'of shape {fmt_shape(a.shape)}') from None
+        from .pointwise import _broadcast_error
+        raise _broadcast_error('masked_fill', mask, input) from None
     vg = vt and value._requires_grad
     if GRAD.enabled and (input._requires_grad or vg):
         node = (MaskedFillBackward1 if vt else MaskedFillBackward0)((input, value) if vt else (input,))

@@ -213,11 +213,24 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise
 
 
+def _unflatten_sizes(sizes, n, d):
+    """``sizes`` with its -1 inferred for dim ``d`` of size ``n``, refused in PyTorch's unflatten words."""
+    if not len(sizes):
+        raise RuntimeError('unflatten: sizes must be non-empty')
+    try:
+        return _infer_shape(sizes, n)
+    except RuntimeError as e:
+        if 'is invalid for input of size' in str(e):
+            raise RuntimeError(f"unflatten: Provided sizes {fmt_shape(list(sizes))} don't multiply up to the size "
+                               f'of dim {d} ({n}) in the input tensor') from None
+        raise RuntimeError(f'unflatten got an unexpected error:\n{e}') from None
+
+
 def unflatten(input, dim, sizes):
     try:
         sh = input._data.shape
         d = wrap_dim(dim, len(sh))
-        sizes = _infer_shape(sizes, sh[d])
+        sizes = _unflatten_sizes(sizes, sh[d], d)
         return view(input, sh[:d] + tuple(sizes) + sh[d + 1:])
     except (AttributeError, TypeError):
         check_tensor_args('unflatten', 'input')

@@ -703,6 +703,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise AssertionError(f'embed_dim {embed_dim} not divisible by num_heads {num_heads}')
+    if use_separate_proj_weight and key.shape[:2] != value.shape[:2]:   # (kdim and vdim may differ)
+        raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match value's {value.shape[:2]}")
+    if not use_separate_proj_weight and key.shape != value.shape:
+        raise AssertionError(f'key shape {key.shape} does not match value shape {value.shape}')
     if is_causal and attn_mask is None:
         raise RuntimeError('Need attn_mask if specifying the is_causal hint. You may use the Transformer module '
                            'method `generate_square_subsequent_mask` to create this mask.')

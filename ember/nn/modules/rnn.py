@@ -646,7 +646,7 @@ def _batch_hidden(hx, batched, lstm):
     """Check the initial state's rank against the input's and add the batch dim for unbatched input."""
     if hx is None:
         return None
-    parts = hx if lstm else (hx,)
+    parts = (hx[0], hx[1]) if lstm else (hx,)   # (indexed as PyTorch does: a lone tensor's rows, then IndexError)
     want = 3 if batched else 2
     if any(p.dim() != want for p in parts):
         dims = ', '.join(f'{p.dim()}-D' for p in parts)
