@@ -79,3 +79,15 @@ def test_forum_shape_errors(call):
         lib.manual_seed(0)
         return eval(call, {'lib': lib})
     run_both(fn, message=True, tol=1e-5)
+
+
+# -- NumPy's ``randint(0, 10, 5)`` and a ``linspace(0, 1)`` without steps (forum patterns) were refused in ember's own
+# words (and ``randint(10, size=5)`` was taken): PyTorch's argument parser names the combination or the size.
+@pytest.mark.parametrize('call', ['randint(0, 10, 5)', 'randint(10, 5)', 'randint(10)', 'randint(0, 10)',
+                                  'randint(10, size=5)', 'randint(0, 10, (2,), 5)', 'randint(0, 10, size=5)',
+                                  'randint(high=10, size=(2,)).shape', 'randint(0, 10, lib.Size([2])).shape',
+                                  'randint(3, 10, [2]).shape', 'randint(10, size=[2]).shape',
+                                  'randint(10, (2,), dtype=lib.int32).dtype', 'linspace(0, 1)', 'linspace(0)',
+                                  'linspace()', 'logspace(0, 1)', 'linspace(0, 1, 3)', 'logspace(0, 1, 3, 2)'])
+def test_randint_linspace_forms(call):
+    run_both(lambda lib: eval('lib.' + call, {'lib': lib}), message=True)

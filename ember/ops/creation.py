@@ -741,9 +741,20 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
     return _finish(Tensor._make(arr), requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-             pin_memory=False):
+_NO_ARG = object()
+
+
+def _check_range_args(name, args):
+    """PyTorch's parser error for linspace/logspace called without all of start, end, steps (``linspace(0, 1)``)."""
+    if any(a is _NO_ARG for a in args):
+        from ._util import combination_error
+        raise combination_error(name, [a for a in args if a is not _NO_ARG])
+
+
+def linspace(start=_NO_ARG, end=_NO_ARG, steps=_NO_ARG, *, dtype=None, device=None, requires_grad=False, out=None,
+             layout=None, pin_memory=False):
     """``steps`` evenly spaced values from start to end inclusive."""
+    _check_range_args('linspace', (start, end, steps))
     try:
         meta = _factory(device, layout, pin_memory, 'linspace', dtype, out)
         nd = _default_dtype(dtype, out, _range_default(start, end))
@@ -828,8 +839,9 @@ def _linspace_reduced(start, end, steps, nd):
     return np.asarray(out, np.float32).astype(nd)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start=_NO_ARG, end=_NO_ARG, steps=_NO_ARG, base=10.0, *, dtype=None, device=None, requires_grad=False):
     """``base`` to the powers linspace(start, end, steps)."""
+    _check_range_args('logspace', (start, end, steps))
     nd = to_np(dtype) or _range_default(start, end)
     steps = _steps(steps)
     start, end = _bound_numbers('logspace', start, end)

@@ -11,7 +11,7 @@ from ..random import (Generator, default_generator, manual_seed, seed, initial_s
                       set_rng_state)
 from ..tensor import Tensor
 from . import _distributions as D
-from ._util import combination_error, need_float, shape_arg, undifferentiable, check_tensor_args
+from ._util import arg_error, combination_error, need_float, shape_arg, undifferentiable, check_tensor_args
 from .creation import _factory, _finish, _like_meta, empty_like
 
 
@@ -154,9 +154,25 @@ _C_NAMES = {'uint8': 'unsigned char', 'int8': 'signed char', 'int16': 'short', '
             'uint64': 'long unsigned int'}
 
 
+def _check_randint_form(args, size, high):
+    """PyTorch's parser errors where randint's arguments fit neither (high, size) nor (low, high, size), size a
+    sequence: ``randint(0, 10, 5)`` (NumPy's form) names the combination, ``randint(0, 10)`` the size."""
+    n, seq = len(args), (lambda v: isinstance(v, (tuple, list)))
+    kw = None if size is None else {'size': size}
+    if n > 3 or n == 3 and (size is not None or not seq(args[2])) or n == 2 and size is not None and not seq(size):
+        raise combination_error('randint', args, kw)
+    if n == 2 and size is None and not seq(args[1]):
+        raise arg_error('randint', 'size', 2, args[1], 'tuple of ints')
+    if n == 1 and size is None and high is None:
+        raise combination_error('randint', args)
+    if n <= 1 and size is not None and not seq(size):
+        raise arg_error('randint', 'size', None, size, 'tuple of ints')
+
+
 def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False):
     """Integers in [low, high) (int64 by default): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    _check_randint_form(args, size, high)
     args = list(args)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         size = args.pop()
@@ -168,8 +184,6 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
             high = args[0]
         else:
             low = args[0]
-    elif len(args) > 2:
-        raise TypeError('randint() takes at most 3 positional arguments (low, high, size)')
     if high is None or size is None:
         raise TypeError('randint() missing required arguments: high and size')
     meta = _factory(device, layout, pin_memory, 'randint', dtype, out)
