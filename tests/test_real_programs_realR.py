@@ -91,3 +91,19 @@ def test_forum_shape_errors(call):
                                   'linspace()', 'logspace(0, 1)', 'linspace(0, 1, 3)', 'logspace(0, 1, 3, 2)'])
 def test_randint_linspace_forms(call):
     run_both(lambda lib: eval('lib.' + call, {'lib': lib}), message=True)
+
+
+# -- ``torch.tensor(300, dtype=torch.uint8)`` wrapped to 44: PyTorch checks the Python numbers it stores into a
+# narrower integer dtype (an unsigned one takes them down to -max, wrapping); a NumPy array's values cast unchecked.
+@pytest.mark.parametrize('call', ['tensor(300, dtype=lib.uint8)', 'tensor([1, 300], dtype=lib.int8)',
+                                  'tensor(-1, dtype=lib.uint8)', 'tensor([-255, 255], dtype=lib.uint8)',
+                                  'tensor(-256, dtype=lib.uint8)', 'tensor([[1, 2], [3, 256]], dtype=lib.uint8)',
+                                  'tensor(1.5e3, dtype=lib.int8)', 'tensor(2**31, dtype=lib.int32)',
+                                  'tensor(np.array([300]), dtype=lib.int8)', 'tensor([True, 300], dtype=lib.uint8)',
+                                  'tensor(300., dtype=lib.uint8)', 'tensor(-1., dtype=lib.uint8)',
+                                  'tensor([np.int64(300)], dtype=lib.uint8)', 'as_tensor([300], dtype=lib.uint8)',
+                                  'tensor(float("nan"), dtype=lib.int32)', 'tensor(float("inf"), dtype=lib.int16)',
+                                  'tensor([1.7, -2.9], dtype=lib.int8)', 'tensor([], dtype=lib.int8)',
+                                  'tensor(70000, dtype=lib.float16)', 'tensor(-129, dtype=lib.int8)'])
+def test_int_dtype_overflow(call):
+    run_both(lambda lib: eval('lib.' + call, {'lib': lib, 'np': np}), message=True)

@@ -260,6 +260,19 @@ def _copy_as(arr, nd):
     return np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
 
 
+def _check_int_range(src, nd):
+    """PyTorch's check of Python numbers stored into a narrower integer dtype (``tensor(300, dtype=torch.uint8)``):
+    integers in range (an unsigned type also takes them down to -max, wrapping), floats in range and not NaN
+    (a NumPy array's values are cast unchecked, as there)."""
+    info = np.iinfo(nd)
+    if src.size and src.dtype.kind in 'iuf':
+        lo = -int(info.max) if nd.kind == 'u' and src.dtype.kind != 'f' else info.min
+        if np.isnan(src).any() if src.dtype.kind == 'f' else False:
+            lo = np.inf
+        if not lo <= src.min() or not src.max() <= info.max:
+            raise RuntimeError(f'value cannot be converted to type {nd.name} without overflow')
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor (always a copy) from nested lists, numbers, NumPy arrays or tensors."""
     meta = _check_device(device)
@@ -269,6 +282,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     nd = to_np(dtype)
     if isinstance(data, np.ndarray):
         refuse_negative_strides(data)
+    elif nd is not None and nd.kind in 'iu' and nd.itemsize < 8 and not isinstance(data, Tensor):
+        _check_int_range(_infer(data), nd)
     if nd in _SHELL_NP and isinstance(data, (list, tuple, int, float, complex)):
         return _finish(Tensor._make(_shell.from_python(data, nd)), requires_grad, meta=meta)
     arr = _infer(data, nd)
@@ -300,6 +315,8 @@ def _as_tensor(data, dtype, device, warn):
             _warn_not_writable(data)
         return Tensor._make(_shared(data) if nd is None or nd == data.dtype else via_float(data, nd).astype(nd, copy=False))
     arr = _infer(data, nd)
+    if nd is not None and nd.kind in 'iu' and nd.itemsize < 8:
+        _check_int_range(arr, nd)
     return Tensor._make(arr if nd is None else via_float(arr, nd).astype(nd))
 
 
