@@ -107,3 +107,20 @@ def test_randint_linspace_forms(call):
                                   'tensor(70000, dtype=lib.float16)', 'tensor(-129, dtype=lib.int8)'])
 def test_int_dtype_overflow(call):
     run_both(lambda lib: eval('lib.' + call, {'lib': lib, 'np': np}), message=True)
+
+
+# -- cross_entropy with a soft-label target of the wrong width (``F.cross_entropy(logits, probs)`` where probs has
+# another class count) named the dtype: PyTorch checks the batch size, then the target's rank, then its dtype.
+@pytest.mark.parametrize('shapes', [((3, 4), (3, 5), 'f'), ((3, 4), (3,), 'f'), ((3, 4, 2), (3, 2), 'f'),
+                                    ((3, 4, 2), (3, 4), 'f'), ((3, 4), (2,), 'f'), ((3, 4, 2), (2, 2), 'f'),
+                                    ((3, 4, 2, 2), (3, 2), 'f'), ((3, 4, 2, 2), (3, 2, 3), 'f'),
+                                    ((3, 4, 2, 2), (3, 2, 3), 'i'), ((3, 4, 2), (3, 3), 'i'), ((4,), (3, 4), 'f'),
+                                    ((3, 4, 2, 2, 2), (3, 2, 2), 'i'), ((3, 4), (3, 5), 'i')])
+@pytest.mark.parametrize('op', ['cross_entropy', 'nll_loss'])
+def test_class_target_checks(shapes, op):
+    def fn(lib):
+        lib.manual_seed(0)
+        xs, ts, kind = shapes
+        t = lib.randn(*ts) if kind == 'f' else lib.randint(0, 2, ts)
+        return getattr(lib.nn.functional, op)(lib.randn(*xs), t)
+    run_both(fn, message=True)

@@ -436,28 +436,24 @@ def _rows_ref(x):
 
 
 def _check_target(x, t):
-    """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target."""
-    if t.dtype not in (np.int64, np.uint8):
-        raise RuntimeError(f'expected target dtype to be Long or Byte, but got {scalar_name(t.dtype)}')
-    if x.ndim == 1:
-        if t.ndim > 1:
-            raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
-        return
-    if x.shape[0] != (t.shape[0] if t.ndim else 0):
+    """PyTorch's checks between (N, C, d...) input and (N, d...) class-index target, in its order (the batch size,
+    then a 1-D/2-D/4-D input's target rank, then the dtype, then the spatial sizes; a 3-D or 5-D+ input's sizes
+    before the dtype): a soft-label target of the wrong shape is refused for its rank, as there."""
+    if x.ndim > 1 and x.shape[0] != (t.shape[0] if t.ndim else 0):
         raise ValueError(f'Expected input batch_size ({x.shape[0]}) to match target batch_size '
                          f'({t.shape[0] if t.ndim else 0}).')
-    if x.ndim == 2:
-        if t.ndim > 1:
-            raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
-        return
-    want = x.shape[:1] + x.shape[2:]
+    if x.ndim <= 2 and t.ndim > 1:
+        raise RuntimeError('0D or 1D target tensor expected, multi-target not supported')
     if x.ndim == 4 and t.ndim != 3:
         raise RuntimeError(f'only batches of spatial targets supported (3D tensors) but got targets of dimension: '
                            f'{t.ndim}')
+    want = x.shape[:1] + x.shape[2:]
+    if x.ndim > 2 and x.ndim != 4 and t.shape != want:
+        raise RuntimeError(f'Expected target size {list(want)}, got {list(t.shape)}')
+    if t.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f'expected target dtype to be Long or Byte, but got {scalar_name(t.dtype)}')
     if x.ndim == 4 and t.shape != want:
         raise RuntimeError(f'size mismatch (got input: {list(x.shape)} , target: {list(t.shape)}')
-    if t.shape != want:
-        raise RuntimeError(f'Expected target size {list(want)}, got {list(t.shape)}')
 
 
 class _Coeffs:
