@@ -124,3 +124,18 @@ def test_class_target_checks(shapes, op):
         t = lib.randn(*ts) if kind == 'f' else lib.randint(0, 2, ts)
         return getattr(lib.nn.functional, op)(lib.randn(*xs), t)
     run_both(fn, message=True)
+
+
+# -- pad_sequence of sequences whose trailing sizes differ named ember's stack: PyTorch copies each sequence into its
+# slot of the output, broadcasting it there (``(3,)`` and ``(3, 1)`` fill rows), else refusing in copy_'s words.
+@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((2, 3), (3, 1)), ((2, 3), (3,)), ((2, 3, 2), (3, 3)),
+                                    ((2, 3), (3, 3, 1)), ((2,), (3, 2)), ((2, 1), (1, 3)), ((2, 3), (1, 2))])
+@pytest.mark.parametrize('batch_first', [False, True])
+def test_pad_sequence_trailing_sizes(shapes, batch_first):
+    def fn(lib):
+        lib.manual_seed(0)
+        seqs = [lib.randn(*s, requires_grad=True) for s in shapes]
+        out = lib.nn.utils.rnn.pad_sequence(seqs, batch_first=batch_first, padding_value=-1.0)
+        (out * lib.arange(out.numel()).reshape(out.shape)).sum().backward()
+        return out, [s.grad for s in seqs]
+    run_both(fn, message=True)

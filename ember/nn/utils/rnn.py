@@ -117,6 +117,25 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return out, Tensor._make(lens)
 
 
+def _as_trailing(s, trailing):
+    """Sequence ``s`` broadcast to the first sequence's trailing sizes, as PyTorch copies each into its slot of the
+    padded output (its size error, the slot as tensor a, where they do not broadcast)."""
+    if tuple(s.shape[1:]) == trailing:
+        return s
+    slot = (s.shape[0] if s.dim() else 1,) + trailing
+    try:
+        both = np.broadcast_shapes(tuple(s.shape), slot)
+    except ValueError:
+        both = None
+    if both == slot:
+        return s.expand(slot)
+    if both is not None:
+        raise RuntimeError(f"output with shape {list(slot)} doesn't match the broadcast shape {list(both)}")
+    from ...ops import empty
+    from ...ops.pointwise import _broadcast_error
+    raise _broadcast_error('pad_sequence', empty(slot), s)
+
+
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side='right'):
     """Stack sequences of shape (L_i, *) into (max L, B, *) (or (B, max L, *)), padding with padding_value."""
     from ...ops import stack
@@ -128,6 +147,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side='
     n = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
+        s = _as_trailing(s, tuple(sequences[0].shape[1:]))
         extra = n - s.shape[0]
         spec = [0, 0] * (s.dim() - 1) + ([0, extra] if padding_side == 'right' else [extra, 0])
         padded.append(pad(s, spec, value=padding_value) if extra else s)
