@@ -139,3 +139,21 @@ def test_pad_sequence_trailing_sizes(shapes, batch_first):
         (out * lib.arange(out.numel()).reshape(out.shape)).sum().backward()
         return out, [s.grad for s in seqs]
     run_both(fn, message=True)
+
+
+# -- ``F.dropout(x, p, training=mode)`` with a non-bool flag ran as training: PyTorch's kernels take a Python bool only.
+@pytest.mark.parametrize('call', ['dropout(x, training="yes")', 'dropout(x, 0.5, 1)', 'dropout(x, 0.5, None)',
+                                  'alpha_dropout(x, 0.5, "a")', 'dropout2d(x, 0.5, "a")', 'dropout1d(x, 0.5, "a")',
+                                  'dropout1d(x[0], 0.5, "a")', 'dropout3d(x[None], 0.5, "a")',
+                                  'feature_alpha_dropout(x, 0.5, "a")', 'dropout(x, 0.5, np.bool_(True))',
+                                  'dropout(x, 0.5, lib.tensor(True))', 'dropout(x, 1.5, "a")', 'dropout(x, 0, "a")',
+                                  'dropout(x, 0.5, False)'])
+def test_dropout_training_flag(call):
+    import warnings
+
+    def fn(lib):
+        x = lib.arange(24.0).reshape(2, 3, 4)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return eval('lib.nn.functional.' + call, {'lib': lib, 'x': x, 'np': np})
+    run_both(fn, message=True)

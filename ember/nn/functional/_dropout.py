@@ -13,7 +13,7 @@ from ...ops.inplace import check_inplace, commit
 from ...ops import _distributions as D
 from ...random import default_generator
 from ...tensor import Tensor
-from ...ops._util import check_tensor_args
+from ...ops._util import _parser_type, check_tensor_args
 
 __all__ = ['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout']
 
@@ -29,6 +29,13 @@ class MulBackward0(Node):
 def _check_p(p):
     if p < 0.0 or p > 1.0:
         raise ValueError(f'dropout probability has to be between 0 and 1, but got {p}')
+
+
+def _check_train(op, training):
+    """PyTorch's parser refusal of a ``training`` flag that is not a Python bool (a string, an int, None, a tensor),
+    under the name of the kernel the functional form calls."""
+    if not isinstance(training, bool):
+        raise TypeError(f"{op}(): argument 'train' (position 3) must be bool, not {_parser_type(training)}")
 
 
 def _noise(shape, p, dtype, order=None):
@@ -86,6 +93,7 @@ def _apply_mask(input, m, inplace):
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     _check_p(p)
+    _check_train('dropout', training)
     if not training or p == 0:
         return input
     x = input._data
@@ -96,6 +104,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def _feature_dropout(input, p, training, inplace, batched):
     _check_p(p)
+    _check_train('feature_dropout', training)
     if not training or p == 0:
         return input
     x = input._data
@@ -193,6 +202,8 @@ def _check_alpha_inplace(input, p, training, inplace):
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks: keeps zero mean and unit variance."""
     try:
+        _check_p(p)
+        _check_train('alpha_dropout', training)
         _check_alpha_inplace(input, p, training, inplace)
         out = _alpha(input, p, training, input._data.shape)
         return commit(input, out) if inplace and out is not input else out
@@ -204,6 +215,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout of whole channels."""
     try:
+        _check_p(p)
+        _check_train('feature_alpha_dropout', training)
         _check_alpha_inplace(input, p, training, inplace)
         x = input._data
         if training and p != 0:
