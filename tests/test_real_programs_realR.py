@@ -157,3 +157,11 @@ def test_dropout_training_flag(call):
             warnings.simplefilter('ignore')
             return eval('lib.nn.functional.' + call, {'lib': lib, 'x': x, 'np': np})
     run_both(fn, message=True)
+
+
+# -- einsum with the wrong operand count raised ValueError: PyTorch's is a RuntimeError saying fewer or more.
+@pytest.mark.parametrize('call', ['einsum("ij,jk", lib.ones(2, 3))', 'einsum("ij", lib.ones(2, 3), lib.ones(3))',
+                                  'einsum("ij,jk->ik", lib.ones(2, 3))',
+                                  'einsum("ij,jk->ik", lib.ones(2, 3), lib.ones(3, 2), lib.ones(2))'])
+def test_einsum_operand_count(call):
+    run_both(lambda lib: eval('lib.' + call, {'lib': lib}), message=True)

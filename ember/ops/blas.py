@@ -978,7 +978,9 @@ def _parse(eq, arrays):
     lhs, _, rhs = eq.partition('->')
     ins = lhs.split(',')
     if len(ins) != len(arrays):
-        raise ValueError(f'einsum(): {len(ins)} operands in the equation but {len(arrays)} tensors given')
+        more = 'more' if len(arrays) > len(ins) else 'fewer'
+        raise RuntimeError(f'einsum(): {more} operands were provided than specified in the equation\n'
+                           f'({len(ins)} in the equation, {len(arrays)} given)')
     used = set(re.sub(r'[^a-zA-Z]', '', eq))
     spare = [c for c in 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' if c not in used]
     ell_n = 0
