@@ -165,3 +165,16 @@ def test_dropout_training_flag(call):
                                   'einsum("ij,jk->ik", lib.ones(2, 3), lib.ones(3, 2), lib.ones(2))'])
 def test_einsum_operand_count(call):
     run_both(lambda lib: eval('lib.' + call, {'lib': lib}), message=True)
+
+
+# -- grid_sample with a grid of the wrong last size or batch named both at once: PyTorch checks the grid's last size
+# (the input's spatial dims) first, then the batch sizes.
+@pytest.mark.parametrize('shapes', [((1, 1, 4, 4), (1, 2, 2, 3)), ((2, 1, 4, 4), (1, 2, 2, 2)),
+                                    ((1, 1, 4, 4), (2, 2, 2)), ((1, 1, 4, 4), (1, 2, 2, 2, 3)),
+                                    ((1, 1, 4, 4, 4), (1, 2, 2, 2, 2)), ((1, 1, 4, 4, 4), (2, 2, 2, 2, 3)),
+                                    ((1, 1, 4, 4), (1, 2, 2, 2))])
+def test_grid_sample_grid_checks(shapes):
+    def fn(lib):
+        lib.manual_seed(0)
+        return lib.nn.functional.grid_sample(lib.randn(*shapes[0]), lib.rand(*shapes[1]) * 2 - 1, align_corners=False)
+    run_both(fn, message=True, tol=1e-5)

@@ -396,6 +396,17 @@ forward_refusal.refusing(GridSampler2DBackward0, 'grid_sampler_2d')   # no forwa
 forward_refusal.refusing(GridSampler3DBackward0, 'grid_sampler_3d')   # (wraps 2D's: its name is checked first)
 
 
+def _check_grid(a, gr):
+    """PyTorch's first grid_sampler checks, in its order: the grid's last size (the input's spatial dims), then the
+    batch sizes."""
+    if gr.ndim and gr.shape[-1] != a.ndim - 2:
+        raise RuntimeError(f'grid_sampler(): expected grid to have size {a.ndim - 2} in last dimension, but got grid '
+                           f'with sizes {list(gr.shape)}')
+    if gr.ndim and a.ndim and gr.shape[0] != a.shape[0]:
+        raise RuntimeError(f'grid_sampler(): expected grid and input to have same batch size, but got input with '
+                           f'sizes {list(a.shape)} and grid with sizes {list(gr.shape)}')
+
+
 @_quiet.quietly
 @_autocast.fp32
 def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=None):
@@ -411,6 +422,7 @@ def grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corner
             warnings.warn(_DEFAULT, stacklevel=2)
             align_corners = False
         a, gr = input._data, grid._data
+        _check_grid(a, gr)
         if a.ndim == 5:
             return _grid_sample_3d(input, grid, mode, padding_mode, align_corners)
         if a.ndim != 4 or gr.ndim != 4 or gr.shape[-1] != 2 or gr.shape[0] != a.shape[0]:
