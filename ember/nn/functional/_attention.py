@@ -16,6 +16,8 @@ from ... import _bf16, _dtype, _parallel, _quiet
 from ...tensor import Tensor
 from .. import attention
 from ...amp import _state as _autocast
+from ...ops import _sleef
+from ...ops._fexp_u20 import fexp_u20
 from ...ops._util import check_tensor_args
 
 __all__ = ['scaled_dot_product_attention', 'multi_head_attention_forward']
@@ -584,10 +586,9 @@ def _flash_half(query, key, value, attn_mask, is_causal, scale, rep=1):
     if bias is not None:
         s = s + bias
     m = s.max(-1, keepdims=True)
-    e = np.exp(s - np.where(np.isfinite(m), m, 0))
-    total = e.sum(-1, keepdims=True)
+    e, total = _flash_exp(s - np.where(np.isfinite(m), m, 0))
     total[total == 0] = 1   # a row with every key masked: zeros, as PyTorch's kernel gives
-    out = _bf16.cast((_round_half(e, dt) @ v) / total, dt)
+    out = _bf16.cast((_round_half(e, dt) @ v) * (np.float32(1) / total), dt)
     buf = _flash_out(query._data, value._data)
     if buf is not None:
         buf[...] = out
@@ -598,10 +599,38 @@ def _flash_half(query, key, value, attn_mask, is_causal, scale, rep=1):
     if forward_refusal.SOURCES:     # the CPU flash kernel has no forward-mode formula
         forward_refusal.refuse('_scaled_dot_product_flash_attention_for_cpu', query, key, value)
     node = _FlashHalfBackward((query, key, value))
-    node.arrays, node.p, node.out, node.scale, node.dt, node.need = (q, k, v), e / total, _bf16.to_f32(out), \
-        np.float32(scale), dt, need
+    node.arrays, node.p, node.out, node.scale, node.dt, node.need = (q, k, v), _flash_probs(s, m, e, total), \
+        _bf16.to_f32(out), np.float32(scale), dt, need
     node.rep = rep
     return Tensor._make(out, node)
+
+
+def _flash_probs(s, m, e, total):
+    """The probabilities PyTorch's flash backward recomputes from the scores ``s``: under the bit-for-bit kernels on an
+    AVX-512 host, SLEEF's exp of s minus the forward's float32 logsumexp (row max + log of its sum); else e / total."""
+    if not _sleef.emulated():
+        return e / total
+    return _sleef.expf(s - (np.where(np.isfinite(m), m, 0) + np.log(total)))
+
+
+def _flash_exp(z):
+    """(exp(z), its float32 row sums) of the shifted float32 scores ``z`` as PyTorch's CPU flash kernel takes them for
+    float16/bfloat16: under the bit-for-bit kernels on an AVX-512 host (ember._exact), fexp_u20 over whole 16-key
+    vectors and glibc's exp on the rest, the vectors summed as reduce_all's lanes and tree and the rest added in
+    order (1-ulp flips in 531 of 2048 float16 outputs at 32 keys with NumPy's exp, none now); else NumPy's."""
+    if not _sleef.emulated():
+        e = np.exp(z)
+        return e, e.sum(-1, keepdims=True)
+    n = z.shape[-1]
+    full = n - n % 16
+    e = np.empty_like(z)
+    e[..., :full] = fexp_u20(z[..., :full])
+    total = _sleef.lane_sums(e[..., :full]) if full else np.zeros(z.shape[:-1] + (1,), np.float32)
+    if full < n:
+        e[..., full:] = _sleef.glibc_expf(z[..., full:])
+        for i in range(full, n):
+            total += e[..., i:i + 1]
+    return e, total
 
 
 class _FlashHalfBackward(Node):
@@ -618,16 +647,31 @@ class _FlashHalfBackward(Node):
         q, k, v = self.arrays
         g = _bf16.to_f32(g)
         dt, p = self.dt, self.p
-        dv = _round_half(p, dt).swapaxes(-1, -2) @ g if self.need[2] else None
+        dv = _by_query_blocks(_round_half(p, dt), g, dt) if self.need[2] else None
         ds = None
         if self.need[0] or self.need[1]:
             delta = (g * self.out).sum(-1, keepdims=True)
             ds = _round_half(p * (g @ v.swapaxes(-1, -2) - delta), dt)
         dq = (ds @ k) * self.scale if self.need[0] else None
-        dk = (ds.swapaxes(-1, -2) @ q) * self.scale if self.need[1] else None
+        dk = _by_query_blocks(ds, q, dt, self.scale) if self.need[1] else None
         if self.rep > 1:    # enable_gqa: each key head's gradient summed over the query heads it served
             dk, dv = (None if a is None else _gqa_sum(a, self.rep, dt) for a in (dk, dv))
         return tuple(None if a is None else _bf16.cast(a, dt) for a in (dq, dk, dv))
+
+
+def _by_query_blocks(a, b, dt, scale=None):
+    """a^T @ b (times ``scale``) as PyTorch's flash backward adds dK and dV: one product per block of 32, 64 or 256
+    queries (as L reaches 192 and 768), each added into the gradient of the input's dtype ``dt``, rounded per block
+    (2 blocks of 64 queries: 4199 of 16384 float16 dK values off summing all in float32)."""
+    n = a.shape[-2]
+    step = 32 if n < 192 else 64 if n < 768 else 256
+    acc = None
+    for lo in range(0, n, step):
+        part = a[..., lo:lo + step, :].swapaxes(-1, -2) @ b[..., lo:lo + step, :]
+        if scale is not None:
+            part = part * scale
+        acc = part if acc is None else _round_half(acc, dt) + part
+    return acc
 
 
 def _gqa_sum(a, rep, dt):
