@@ -650,7 +650,8 @@ class _FlashHalfBackward(Node):
         dv = _by_query_blocks(_round_half(p, dt), g, dt) if self.need[2] else None
         ds = None
         if self.need[0] or self.need[1]:
-            delta = (g * self.out).sum(-1, keepdims=True)
+            gy = g * self.out
+            delta = _sleef.lane_sums(gy) if _sleef.emulated() else gy.sum(-1, keepdims=True)
             ds = _round_half(p * (g @ v.swapaxes(-1, -2) - delta), dt)
         dq = (ds @ k) * self.scale if self.need[0] else None
         dk = _by_query_blocks(ds, q, dt, self.scale) if self.need[1] else None
