@@ -446,8 +446,39 @@ def test_sdpa_half_flash_forward(qs, ks, causal, mask, dt, exact_like_torch):
         assert np.array_equal(np.array(a.float().tolist()), np.array(b.float().tolist()))
 
 
-@pytest.mark.parametrize('qs,ks,causal,mask,dt', SDPA_GRADS, ids=[f'{q[-2]}x{k[-2]}{d}' for q, k, _, _, d in SDPA_GRADS])
+@pytest.mark.parametrize('qs,ks,causal,mask,dt', SDPA_GRADS,
+                         ids=[f'{q[-2]}x{k[-2]}{d}' for q, k, _, _, d in SDPA_GRADS])
 def test_sdpa_half_flash_backward(qs, ks, causal, mask, dt, exact_like_torch):
     """Its gradients as the flash backward's: probabilities recomputed by SLEEF's exp from the logsumexp."""
     for a, b in zip(_sdpa(torch, dt, qs, ks, causal, mask, True), _sdpa(ember, dt, qs, ks, causal, mask, True)):
         assert np.array_equal(np.array(a.float().tolist()), np.array(b.float().tolist()))
+
+
+# (name, fn, input shapes): float16 3-D convolutions, PyTorch's slow_conv3d / slow_conv_transpose3d (no oneDNN float16
+# on this CPU). Left: a wide conv_transpose3d's input gradient (24 -> 5 channels: 1 of 648 values, its GEMM's order)
+CONV3 = [
+    ('conv3d', lambda L, x, w: L.nn.functional.conv3d(x, w), [(2, 3, 5, 5, 5), (2, 3, 3, 3, 3)]),
+    ('conv3d_24ch', lambda L, x, w: L.nn.functional.conv3d(x, w), [(1, 24, 4, 4, 4), (5, 24, 2, 2, 2)]),
+    ('tconv3d', lambda L, x, w: L.nn.functional.conv_transpose3d(x, w), [(1, 2, 3, 3, 3), (2, 3, 2, 2, 2)]),
+    ('tconv3d_s2', lambda L, x, w: L.nn.functional.conv_transpose3d(x, w, stride=2), [(2, 3, 3, 3, 3), (3, 2, 3, 3, 3)]),
+    ('tconv3d_g2d2', lambda L, x, w: L.nn.functional.conv_transpose3d(x, w, groups=2, dilation=2),
+     [(1, 4, 3, 3, 3), (4, 2, 2, 3, 2)]),
+    ('tconv3d_bias', lambda L, x, w, b: L.nn.functional.conv_transpose3d(x, w, b), [(1, 3, 3, 3, 3), (3, 5, 2, 2, 2), (5,)]),
+]
+
+
+@pytest.mark.parametrize('name,fn,shapes', CONV3, ids=[c[0] for c in CONV3])
+def test_conv3d_float16_rounds_as_slow_kernels(name, fn, shapes):
+    """Float16 conv3d's input gradient and conv_transpose3d's output add each kernel tap into a float16 buffer
+    (col2vol), rounding each add; the weight gradients round after each sample (119 of 162 values off before)."""
+    rng = np.random.default_rng(21)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    g = None
+    res = []
+    for L in (torch, ember):
+        xs = [L.tensor(a, dtype=L.float16).requires_grad_() for a in arrays]
+        out = fn(L, *xs)
+        g = rng.uniform(-1, 1, tuple(out.shape)) if g is None else g
+        res.append([out, *L.autograd.grad(out, xs, L.tensor(g, dtype=out.dtype))])
+    for a, b in zip(*res):
+        assert np.array_equal(np.array(a.float().tolist()), np.array(b.float().tolist())), name

@@ -194,7 +194,9 @@ def _planes_backward(g, x, w, k, s, d, pads, need):
 
 def _backward_arrays(g, x, w, k, s, d, pads, groups, need):
     """(input gradient of the padded input, weight gradient) by the columns: W^T @ g scattered back tap by tap,
-    and g @ columns^T."""
+    and g @ columns^T. Float16 as PyTorch's slow_conv3d: per sample, W^T @ g rounded to it and each tap's add into
+    the input gradient rounded (col2vol), the weight gradient rounded after each sample's product."""
+    half = np.float16 if g.dtype == np.float16 else None
     n, o = g.shape[:2]
     cg = w.shape[1]
     x, w, g = _plain(x), _plain(w), _plain(g)
@@ -205,15 +207,24 @@ def _backward_arrays(g, x, w, k, s, d, pads, groups, need):
     size = int(np.prod(out))
     gx = np.zeros((groups, cg, n) + xp.shape[2:], g.dtype) if need[0] else None
     gw = np.zeros(wg.shape, g.dtype) if need[1] else None
-    for lo, hi in _chunks(n, x.shape[1] * int(np.prod(k)) * size * x.itemsize):
+    chunks = [(i, i + 1) for i in range(n)] if half else _chunks(n, x.shape[1] * int(np.prod(k)) * size * x.itemsize)
+    for lo, hi in chunks:
         g2 = np.ascontiguousarray(g[lo:hi].reshape(hi - lo, groups, o // groups, size).transpose(1, 2, 0, 3))
         g2 = g2.reshape(groups, o // groups, -1)
         if gw is not None:
             gw += gemm(g2, _columns(xg[lo:hi], k, s, d, out).transpose(0, 2, 1))
+            if half:
+                gw = gw.astype(half).astype(g.dtype)
         if gx is not None:
             cols = gemm(wg.transpose(0, 2, 1), g2).reshape((groups, cg, -1, hi - lo) + tuple(out))
+            if half:
+                cols = cols.astype(half)
             for t, (_, sl) in enumerate(_taps(k, s, d, out)):
-                gx[(slice(None), slice(None), slice(lo, hi)) + sl] += cols[:, :, t]
+                at = (slice(None), slice(None), slice(lo, hi)) + sl
+                if half:
+                    gx[at] = (gx[at] + cols[:, :, t]).astype(half)
+                else:
+                    gx[at] += cols[:, :, t]
     if gx is not None:
         gx = gx.reshape((groups * cg, n) + xp.shape[2:]).transpose(1, 0, 2, 3, 4)
     return gx, gw
@@ -230,7 +241,7 @@ class ConvolutionBackward0(Node):
             return _conv_twice.record(self, g, self.backward(g._data), _twice(self, x, g.shape), x, w)
         x, w = self.saved(False)
         k, s, d, pads, groups = self.cfg
-        if _planes_usable(w, s, groups):
+        if _planes_usable(w, s, groups) and g.dtype != np.float16:
             gx, gw = _planes_backward(g, x, w, k, s, d, pads, self.need)
             gx = None if gx is None else gx.astype(g.dtype, copy=False)
             gw = None if gw is None else gw.astype(w.dtype, copy=False)
@@ -304,14 +315,21 @@ def _channels_last_3d(y, x, w):
     return y
 
 
-def _scatter_taps(xg, wg, k, s, d, size, acc):
+def _scatter_taps(xg, wg, k, s, d, size, acc, half=None):
     """The transposed convolution's full (uncropped) output (N, groups, O/groups, *size): each tap's product of
     the input (N, groups, C/groups, *i) with weight taps (groups, C/groups, O/groups, *k) added into the strided
-    slice of the output it reaches."""
+    slice of the output it reaches. With ``half`` (float16: PyTorch's slow_conv_transpose3d, its columns a GEMM
+    rounded to float16 and col2vol's adds in tap order each rounded: 70 of 192 values off summing in float64), each
+    tap's product and each add are rounded to it."""
     n, groups = xg.shape[:2]
     y = np.zeros((n, groups, wg.shape[2]) + tuple(size), acc)
     for idx, sl in _taps(k, s, d, xg.shape[3:]):
-        y[(slice(None),) * 3 + sl] += np.einsum('ngcdhw,gco->ngodhw', xg, wg[(Ellipsis,) + idx], optimize=True)
+        tap = np.einsum('ngcdhw,gco->ngodhw', xg, wg[(Ellipsis,) + idx], optimize=True)
+        at = (slice(None),) * 3 + sl
+        if half is None:
+            y[at] += tap
+        else:
+            y[at] = (y[at] + tap.astype(half)).astype(half)
     return y
 
 
@@ -325,6 +343,22 @@ class _TransposedBackward(Node):
             x, w = self.saved(True)
             return _conv_twice.record(self, g, self.backward(g._data), _twice(self, x, g.shape), x, w)
         x, w = self.saved(False)
+        k, s, d, pads, groups, size = self.cfg
+        n, cin = x.shape[:2]
+        if g.dtype != np.float16:
+            return self.backward_arrays(g, x, w)
+        # float16 as PyTorch's slow_conv_transpose3d: products in float32 rounded once, the weight's gradient rounded
+        # after each sample's (s=2 input gradient: 119 of 162 values off accumulating taps in float16)
+        g32, x32, w32 = g.astype(np.float32), x.astype(np.float32), w.astype(np.float32)
+        gx, gw, gb = self.backward_arrays(g32, x32, w32)
+        if gw is not None and n > 1:
+            gw = np.zeros_like(gw)
+            for i in range(n):
+                gw = (gw + self.backward_arrays(g32[i:i + 1], x32[i:i + 1], w32)[1]).astype(np.float16)
+        return tuple(None if a is None else a.astype(np.float16) for a in (gx, gw, gb))
+
+    def backward_arrays(self, g, x, w):
+        """(input, weight, bias) gradients from the arrays g, x, w, in their dtype."""
         k, s, d, pads, groups, size = self.cfg
         n, cin = x.shape[:2]
         full = np.zeros(g.shape[:2] + tuple(size), g.dtype)
@@ -441,7 +475,8 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     acc = np.float64 if x.dtype.kind == 'f' and x.dtype.itemsize <= 4 else x.dtype
     xg = _plain(x).reshape((n, groups, cin // groups) + x.shape[2:])
     wg = _plain(w).reshape((groups, cin // groups, w.shape[1]) + tuple(k))
-    y = _scatter_taps(xg, wg, k, s, d, size, acc).reshape((n, groups * w.shape[1]) + size)
+    half = np.float16 if x.dtype == np.float16 else None
+    y = _scatter_taps(xg, wg, k, s, d, size, np.float32 if half else acc, half).reshape((n, groups * w.shape[1]) + size)
     y = y[(slice(None),) * 2 + tuple(slice(pi, pi + o) for pi, o in zip(p, out))]
     if b is not None:
         y = y + _plain(b).reshape((1, -1, 1, 1, 1))
