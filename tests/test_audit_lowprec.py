@@ -511,10 +511,11 @@ def test_conv_float16_weight_grad_per_sample(name, conv, xs, ws, kw):
     assert off.sum() <= (1 if name in ('groups', 'strided') else 0) and np.all(np.abs(res[0] - res[1])[off] <= step)
 
 
-@pytest.mark.parametrize('name,conv,xs,ws,kw', CONV_W[:5] + [('channels_last', 'conv2d', (2, 8, 9, 9), (16, 8, 3, 3), {}),
-                                                           ('wide', 'conv2d', (4, 16, 12, 12), (32, 16, 3, 3),
-                                                            {'padding': 1})],
-                         ids=[c[0] for c in CONV_W[:5]] + ['channels_last', 'wide'])
+CONV_X = CONV_W[:5] + [('channels_last', 'conv2d', (2, 8, 9, 9), (16, 8, 3, 3), {}),
+                       ('wide', 'conv2d', (4, 16, 12, 12), (32, 16, 3, 3), {'padding': 1})]
+
+
+@pytest.mark.parametrize('name,conv,xs,ws,kw', CONV_X, ids=[c[0] for c in CONV_X])
 def test_conv2d_float16_input_grad_col2im(name, conv, xs, ws, kw):
     """A float16 conv2d's input gradient as PyTorch's slow_conv2d: W^T g per sample rounded to float16, each tap added
     into the float16 gradient and rounded, taps reversed for channels-last (its kernel goes by output position):
@@ -532,3 +533,20 @@ def test_conv2d_float16_input_grad_col2im(name, conv, xs, ws, kw):
         gx = L.autograd.grad(out, xt, L.tensor(g, dtype=out.dtype))[0]
         res.append((np.array(gx.float().tolist()), gx.is_contiguous(memory_format=L.channels_last), gx.stride()))
     assert np.array_equal(res[0][0], res[1][0]) and res[0][1:] == res[1][1:]
+
+
+@pytest.mark.parametrize('dt', ['bfloat16', 'float16'])
+@pytest.mark.parametrize('eq,shapes', [('ni,oij,nj->no', [(4, 5), (3, 5, 6), (4, 6)]),
+                                       ('ab,bc,cd->ad', [(3, 7), (7, 5), (5, 4)]),
+                                       ('bilinear', [(4, 5), (4, 6), (3, 5, 6)])], ids=['einsum3', 'chain', 'bilinear'])
+def test_half_three_operand_einsum_without_grad_pairs(eq, shapes, dt):
+    """Without gradients a half einsum of three operands still goes pairwise, each product rounded to the dtype, as
+    PyTorch's (bilinear: 6 of 12 float16 values off from one float32 contraction)."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    res = []
+    for L in (torch, ember):
+        ts = [L.tensor(a, dtype=getattr(L, dt)) for a in arrays]
+        out = L.nn.functional.bilinear(*ts) if eq == 'bilinear' else L.einsum(eq, *ts)
+        res.append(np.array(out.float().tolist()))
+    assert np.array_equal(*res)

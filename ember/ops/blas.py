@@ -1303,7 +1303,10 @@ def einsum(*args):
         plan = _einsum_plan(equation, arrays, dtypes)
     subs, out, dts, dt, contract, layout = plan
     need = tuple(o._requires_grad for o in operands)
-    if _autocast.STATE.enabled or GRAD.enabled and any(need) and contract is None:
+    # half operands: three or more go pairwise, each product rounded, as PyTorch's (one float32 contraction had 6
+    # of 12 float16 bilinear values off)
+    if _autocast.STATE.enabled or GRAD.enabled and any(need) and contract is None or \
+            len(subs) > 2 and dt.is_floating_point and dt.itemsize == 2:
         from ._einsum_composed import einsum_composed   # PyTorch's grad_fn, gradients and autocast dtypes
         return einsum_composed(equation, operands)
     try:   # (an operand's own sum in int64, as PyTorch's: NumPy would sum bools as bools, int8 in int8)
