@@ -214,6 +214,21 @@ class QTensor(Tensor):
     def __getitem__(self, index):
         return _layout(self, 'index', lambda a: Tensor._make(a)[index]._data)
 
+    def relu(self):
+        """max(q, zero_point) with the qparams kept (PyTorch's quantized relu)."""
+        return _like(self, np.maximum(self._int, self._zp_grid()).astype(self._int.dtype))
+
+    def relu_(self):
+        self._int = np.maximum(self._int, self._zp_grid()).astype(self._int.dtype)
+        return self
+
+    def _zp_grid(self):
+        if self._qscheme is per_tensor_affine:
+            return self._zp
+        shape = [1] * self._int.ndim
+        shape[self._axis] = -1
+        return self._zp.reshape(shape)
+
     @property
     def T(self):
         return _layout(self, 'numpy_T', lambda a: a.T)

@@ -179,7 +179,7 @@ def test_import_under_alias(mod):
 
 def test_unbuilt_names_refuse_by_name():
     q = ember.quantization
-    for n in ('prepare', 'convert', 'default_qat_qconfig', 'FakeQuantize', 'prepare_qat'):
+    for n in ('default_qat_qconfig', 'FakeQuantize', 'prepare_qat', 'quantize_qat'):
         assert hasattr(torch.quantization, n)
         with pytest.raises(NotImplementedError, match=f'torch.ao.quantization.{n} is not supported by ember'):
             getattr(q, n)()
@@ -242,7 +242,7 @@ def test_fake_quantize_per_channel_axis_error():
     assert msgs[0] == msgs[1]
 
 
-@pytest.mark.parametrize('mod,name', [('torch.ao.nn.quantized', 'Linear'), ('torch.ao.nn.quantized', 'Quantize'),
+@pytest.mark.parametrize('mod,name', [('torch.ao.nn.quantized', 'Conv2d'), ('torch.ao.nn.quantized', 'LayerNorm'),
                                       ('torch.ao.nn.quantized.dynamic', 'Conv2d'),
                                       ('torch.ao.nn.quantized.dynamic', 'ConvTranspose1d')])
 def test_quantized_modules_import_and_refuse_by_name(mod, name):
@@ -813,3 +813,145 @@ def test_quantize_dynamic_cells():
     assert got[0] == want[0] and got[1] == want[1] and got[3:] == want[3:]
     for g, w in zip(got[2], want[2]):   # ember's float32 sigmoid is 1 ulp from PyTorch's vectorized one in a few %
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
+
+
+# -- static quantization: prepare / calibrate / convert ---------------------------------------------------------
+_STATIC_QCONFIGS = {'x86': lambda tq: tq.get_default_qconfig('x86'), 'fbgemm': lambda tq: tq.get_default_qconfig(),
+                    'per_tensor': lambda tq: tq.default_qconfig,
+                    'per_channel': lambda tq: tq.default_per_channel_qconfig}
+
+
+def _static_model(L, k, n, bias=True):
+    tq = L.ao.quantization
+
+    class M(L.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.relu = tq.QuantStub(), L.nn.Linear(k, n, bias=bias), L.nn.ReLU()
+            self.fc2, self.dequant = L.nn.Linear(n, n), tq.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.fc2(self.relu(self.fc(self.quant(x)))))
+    return M().eval()
+
+
+def _prepared(L, qconfig, k, n, batches, bias=True):
+    """(printed before calibration, the calibrated prepared model) of _static_model."""
+    tq = L.ao.quantization
+    L.manual_seed(0)
+    m = _static_model(L, k, n, bias)
+    with L.no_grad():
+        for w in m.parameters():    # multiples of 1/64: the float Linears' sums exact in any order
+            w.copy_(L.round(w * 64) / 64)
+    m.qconfig = _STATIC_QCONFIGS[qconfig](tq)
+    p = tq.prepare(m)
+    before = str(p)
+    for b in batches:
+        p(L.tensor(b))
+    return before, p
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.parametrize('qconfig', sorted(_STATIC_QCONFIGS))
+def test_static_prepare_convert_reprs_and_keys(qconfig):
+    """prepare's observers (printed with min/max before and after calibration), convert's printed modules
+    (scale/zero_point) and state_dict keys equal PyTorch's (dyadic weights and inputs: calibration exact)."""
+    rng = np.random.default_rng(0)
+    batches = [np.round(rng.standard_normal((7, 4)) * 16).astype(np.float32) / 16 for _ in range(3)]
+    out = []
+    for L in (torch, ember):
+        before, p = _prepared(L, qconfig, 4, 3, batches)
+        keys = list(p.state_dict())
+        c = L.ao.quantization.convert(p)
+        out.append((before, str(p), keys, str(c), list(c.state_dict()), hasattr(c.fc, 'qconfig'),
+                    list(c.modules())[1]._forward_hooks == {}))
+    for a, b in zip(*out):
+        assert a == b
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.parametrize('seed', range(8))
+@pytest.mark.parametrize('qconfig', sorted(_STATIC_QCONFIGS))
+def test_static_linear_bit_for_bit(qconfig, seed):
+    """The converted model (Quantize, QuantizedLinear per tensor/channel, quantized ReLU, DeQuantize) gives the x86
+    engine's values bit for bit, from the same calibration (PyTorch's observer buffers loaded: the float Linears
+    of the calibration run differ by an ulp in MKL's order)."""
+    rng = np.random.default_rng(seed)
+    k, n = int(rng.integers(1, 80)), int(rng.integers(1, 40))
+    batches = [(rng.standard_normal((5, k)) * rng.uniform(0.1, 5)).astype(np.float32) for _ in range(2)]
+    x = (rng.standard_normal((3, 6, k)) * 3).astype(np.float32)
+    _, pa = _prepared(torch, qconfig, k, n, batches, bias=seed % 2 == 0)
+    _, pb = _prepared(ember, qconfig, k, n, batches, bias=seed % 2 == 0)
+    pb.load_state_dict({key: ember.tensor(v.numpy()) for key, v in pa.state_dict().items()})
+    assert str(pa) == str(pb)
+    ca, cb = torch.ao.quantization.convert(pa), ember.ao.quantization.convert(pb)
+    assert str(ca) == str(cb)
+    np.testing.assert_array_equal(ca(torch.tensor(x)).numpy(), cb(ember.tensor(x)).numpy())
+    qa, qb = ca.fc(ca.quant(torch.tensor(x))), cb.fc(cb.quant(ember.tensor(x)))
+    np.testing.assert_array_equal(qa.int_repr().numpy(), qb.int_repr().numpy())
+    assert (qa.q_scale(), qa.q_zero_point()) == (qb.q_scale(), qb.q_zero_point())
+    wa, wb = ca.fc.weight(), cb.fc.weight()
+    np.testing.assert_array_equal(wa.int_repr().numpy(), wb.int_repr().numpy())
+    assert str(wa.qscheme()) == str(wb.qscheme())
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_static_quantize_relu_dequantize_modules():
+    """nn.quantized.Quantize / DeQuantize and relu of a quantized tensor (in place too) as PyTorch's."""
+    x = np.linspace(-3, 3, 25, dtype=np.float32).reshape(5, 5)
+    res = []
+    for L in (torch, ember):
+        q = L.ao.nn.quantized.Quantize(0.05, 60, L.quint8)
+        t = q(L.tensor(x))
+        r = L.nn.functional.relu(t)
+        r2 = L.nn.ReLU(inplace=True)(q(L.tensor(x)))
+        res.append((repr(q), t.int_repr().numpy().tolist(), r.int_repr().numpy().tolist(), r.q_zero_point(),
+                    r2.int_repr().numpy().tolist(), L.ao.nn.quantized.DeQuantize()(r).numpy().tolist(),
+                    repr(L.ao.nn.quantized.DeQuantize())))
+    assert res[0] == res[1]
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_static_quantize_calibrates_with_run_fn():
+    """quantize(model, run_fn, run_args): prepare, calibration by run_fn, convert; same values as PyTorch's."""
+    rng = np.random.default_rng(3)
+    batch = np.round(rng.standard_normal((6, 4)) * 16).astype(np.float32) / 16
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    outs = []
+    for L in (torch, ember):
+        L.manual_seed(0)
+        m = _static_model(L, 4, 3)
+        with L.no_grad():
+            for w in m.parameters():
+                w.copy_(L.round(w * 64) / 64)
+        m.qconfig = L.ao.quantization.get_default_qconfig('x86')
+        q = L.ao.quantization.quantize(m, lambda mod, b: mod(L.tensor(b)), (batch,))
+        outs.append((str(q), q(L.tensor(x)).numpy().tolist(), hasattr(m, 'quant') and type(m.quant).__name__))
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_static_convert_refuses_unbuilt_modules():
+    """A Conv2d (or a fused ConvReLU2d) under a qconfig is refused by name at convert, never left float."""
+    tq = ember.ao.quantization
+    m = ember.nn.Sequential(tq.QuantStub(), ember.nn.Conv2d(1, 2, 3), tq.DeQuantStub()).eval()
+    m.qconfig = tq.get_default_qconfig('x86')
+    p = tq.prepare(m)
+    assert 'activation_post_process' in dict(p[1].named_children())
+    p(ember.randn(1, 1, 5, 5))
+    with pytest.raises(NotImplementedError, match='torch.ao.nn.quantized.Conv2d is not supported by ember yet'):
+        tq.convert(p)
+    with pytest.raises(NotImplementedError, match='is_reference=True'):
+        tq.convert(p, is_reference=True)
+    with pytest.raises(NotImplementedError, match='prepare_custom_config_dict'):
+        tq.prepare(m, prepare_custom_config_dict={'float_to_observed_custom_module_class': {}})
+
+
+def test_static_prepare_warns_without_qconfig():
+    """prepare of a model with no qconfig warns as PyTorch's."""
+    msgs = []
+    for L in (torch, ember):
+        with pytest.warns(UserWarning) as rec:
+            L.ao.quantization.prepare(L.nn.Sequential(L.nn.Linear(2, 2)))
+        msgs.append(sorted(str(w.message) for w in rec if 'None of the submodule' in str(w.message)))
+    assert msgs[0] == msgs[1] and msgs[0]

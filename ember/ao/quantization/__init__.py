@@ -1,6 +1,6 @@
 """``torch.ao.quantization``: eager-mode quantization: stubs, module fusion, observers and qconfigs, quantize_dynamic
 (nn.Linear), the abstract bases of observers and fake-quantize modules (fvcore's checkpointer tests against them);
-the names of PyTorch's that ember does not build yet (fake-quantize modules, prepare/convert) refuse by name."""
+the names of PyTorch's that ember does not build yet (fake-quantize modules, prepare_qat) refuse by name."""
 from abc import ABC, abstractmethod
 
 from ...nn.modules.module import Module
@@ -65,7 +65,7 @@ class FakeQuantizeBase(ABC, Module):
 
 
 from . import observer, qconfig, quantize  # noqa: E402 (observer subclasses ObserverBase above)
-from .quantize import propagate_qconfig_, quantize_dynamic  # noqa: E402
+from .quantize import convert, prepare, propagate_qconfig_, quantize, quantize_dynamic  # noqa: E402
 from .observer import (HistogramObserver, MinMaxObserver, MovingAverageMinMaxObserver,  # noqa: E402
                        MovingAveragePerChannelMinMaxObserver, PerChannelMinMaxObserver, PlaceholderObserver,
                        default_dynamic_quant_observer, default_float_qparams_observer, default_histogram_observer,
@@ -83,4 +83,4 @@ __all__ += ['HistogramObserver', 'MinMaxObserver', 'MovingAverageMinMaxObserver'
             'default_per_channel_weight_observer', 'default_placeholder_observer', 'default_qconfig',
             'default_weight_observer', 'float16_dynamic_qconfig', 'float16_static_qconfig',
             'float_qparams_weight_only_qconfig', 'get_default_qconfig', 'per_channel_dynamic_qconfig',
-            'propagate_qconfig_', 'quantize_dynamic']
+            'propagate_qconfig_', 'quantize_dynamic', 'prepare', 'convert', 'quantize']

@@ -2,11 +2,11 @@
 by name when used, so programs that only import them still load (never a silent no-op)."""
 
 _NAMES = ('FakeQuantize', 'FixedQParamsFakeQuantize', 'FusedMovingAvgObsFakeQuantize', 'NoopObserver',
-          'RecordingObserver', 'add_quant_dequant', 'convert', 'default_activation_only_qconfig',
+          'RecordingObserver', 'add_quant_dequant', 'default_activation_only_qconfig',
           'default_debug_observer', 'default_debug_qconfig', 'default_fake_quant',
           'default_qat_qconfig', 'default_qat_qconfig_v2', 'default_weight_fake_quant',
           'default_weight_only_qconfig', 'disable_fake_quant', 'disable_observer', 'enable_fake_quant',
-          'enable_observer', 'get_default_qat_qconfig', 'prepare', 'prepare_qat', 'quantize',
+          'enable_observer', 'get_default_qat_qconfig', 'prepare_qat',
           'quantize_qat', 'swap_module', 'quantize_jit', 'quantize_dynamic_jit', 'prepare_jit',
           'convert_jit')
 
@@ -22,8 +22,8 @@ class Unbuilt:
         raise NotImplementedError(
             f'{self.where}.{self.__name__} is not supported by ember yet (ember builds QuantStub/DeQuantStub, '
             'fuse_modules, fake_quantize_per_tensor/channel_affine, quantized tensors, the MinMax observers, '
-            'qconfigs and quantize_dynamic of nn.Linear; no fake-quantize modules, prepare/convert, static '
-            'quantization or quantized modules other than dynamic Linear)')
+            'qconfigs, quantize_dynamic and prepare/convert of QuantStub/DeQuantStub/Linear; no fake-quantize '
+            'modules, quantization-aware training or other statically quantized modules)')
 
     def __repr__(self):
         return f'<{self.where}.{self.__name__}: not supported by ember yet>'

@@ -301,7 +301,9 @@ def relu6(input, inplace=False):
 
 
 def relu(input, inplace=False):
-    """max(0, x)."""
+    """max(0, x) (a quantized input: max(q, zero_point))."""
+    if getattr(input, 'is_quantized', False) is True:
+        return input.relu_() if inplace else input.relu()
     if inplace:
         return input.relu_()
     return pointwise.relu(input)
