@@ -955,3 +955,27 @@ def test_static_prepare_warns_without_qconfig():
             L.ao.quantization.prepare(L.nn.Sequential(L.nn.Linear(2, 2)))
         msgs.append(sorted(str(w.message) for w in rec if 'None of the submodule' in str(w.message)))
     assert msgs[0] == msgs[1] and msgs[0]
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_static_converted_state_dict_saves_across(tmp_path):
+    """A converted model's state_dict (packed params as the (weight, bias) pair) saved by either library loads
+    into the other's converted model, with equal file sizes and the same outputs after loading."""
+    def converted(L):
+        tq = L.ao.quantization
+        L.manual_seed(0)
+        m = L.nn.Sequential(tq.QuantStub(), L.nn.Linear(4, 3), tq.DeQuantStub()).eval()
+        m.qconfig = tq.get_default_qconfig('x86')
+        p = tq.prepare(m)
+        p(L.ones(2, 4))
+        return tq.convert(p)
+    ce, ct = converted(ember), converted(torch)
+    ct[1].scale = 0.5       # torch's own model moved off, so that loading ember's file is what brings it back
+    ember.save(ce.state_dict(), tmp_path / 'e.pt')
+    torch.save(converted(torch).state_dict(), tmp_path / 't.pt')
+    assert (tmp_path / 'e.pt').stat().st_size == (tmp_path / 't.pt').stat().st_size
+    ct.load_state_dict(torch.load(tmp_path / 'e.pt', weights_only=False))
+    ce.load_state_dict(ember.load(tmp_path / 't.pt', weights_only=False))
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    np.testing.assert_array_equal(ct(torch.tensor(x)).numpy(), ce(ember.tensor(x)).numpy())
+    assert ct[1].scale == ce[1].scale
