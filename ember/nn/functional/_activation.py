@@ -9,6 +9,7 @@ from ... import _bf16, _layout, _parallel, _quiet, ops
 from ...backend import keep, select, select_into
 from ...ops import _special, pointwise, reduction, _linear_twice, _vec_exp, _sleef_expm1, _vec_softplus, _sleef
 from ...ops.shape import CloneBackward0
+from ...tensor import Tensor
 from ...autograd import dual, forward_refusal, graph
 from ...autograd.grad_mode import GRAD
 from ...ops.inplace import adopt, check_inplace, make_inplace
@@ -302,8 +303,8 @@ def relu6(input, inplace=False):
 
 def relu(input, inplace=False):
     """max(0, x) (a quantized input: max(q, zero_point))."""
-    if getattr(input, 'is_quantized', False) is True:
-        return input.relu_() if inplace else input.relu()
+    if input.__class__ is not Tensor and getattr(input, 'is_quantized', False) is True:   # (an identity test
+        return input.relu_() if inplace else input.relu()     # first: getattr cost 80 of relu's 2500 ns)
     if inplace:
         return input.relu_()
     return pointwise.relu(input)
