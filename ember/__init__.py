@@ -492,3 +492,5 @@ __getattr__ = _lazy.module_getattr(globals(), __getattr__)
 __dir__ = _lazy.module_dir(__dir__)
 from . import _tensor_names  # noqa: E402
 _tensor_names.install(Tensor)   # Tensor.resize, volatile, map2_, xpu...: as PyTorch's CPU build answers
+from . import _torch_function as _torch_function_module  # noqa: E402
+_torch_function_module.watch_classes()   # a Tensor-like class statement switches __torch_function__ dispatch on

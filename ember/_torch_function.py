@@ -32,9 +32,13 @@ Design: plain tensors pay nothing for it.
   ``plain.add(like)``, fx's ``tensor + proxy``) fails to convert it, and that error path asks the Tensor-like
   (``ops._util.torch_function_operand``), as ``Tensor.add``.
 
-What differs from PyTorch: a Tensor-like that is not a Tensor subclass is dispatched to by ``torch.*``
-functions only after one of the triggers above (before, ember's plain error comes, except from the ~40 functions
-``_complex.real_only`` guards, logdet and most of linalg: their failure asks it, :func:`handle_failed`); a
+  A class statement that makes a Tensor-like that is not a Tensor is such a trigger too (:func:`watch_classes`):
+  Tensor-likes need no instance made through ember to be noticed.
+
+What differs from PyTorch: a Tensor-like class made without a class statement (``type(name, bases, ns)``) is
+dispatched to by ``torch.*`` functions only after another trigger (before, ember's plain error comes, except from
+the ~40 functions ``_complex.real_only`` guards, logdet and most of linalg: their failure asks it,
+:func:`handle_failed`), and so are functions taken before the trigger (``from torch import abs``); a
 method called on a plain tensor with a subclass argument (``plain.add(sub)``) runs as the plain method (``plain + sub`` and
 ``torch.add(plain, sub)`` dispatch); ``super().add(...)`` inside a subclass's own ``add`` calls the plain
 method; property setters are not dispatched.
@@ -365,6 +369,41 @@ def instance_made(cls):
         install()
 
 
+def _is_tensor_like_class(cls):
+    """Whether ``cls``, a class just made, is a Tensor-like that is not a Tensor: it defines an enabled
+    ``__torch_function__`` (a TorchFunctionMode's is asked only once pushed, and pushing installs)."""
+    tf = cls.__dict__.get('__torch_function__')
+    if tf is None or _is_disabled(tf) or issubclass(cls, Tensor):
+        return False
+    return not any(c.__name__ == 'TorchFunctionMode' and c.__module__ == 'ember.overrides' for c in cls.__mro__)
+
+
+def watch_classes():
+    """Switch the torch namespaces' dispatch on when a class statement makes a Tensor-like that is not a Tensor
+    (linear_operator's LinearOperator, tensordict's TensorDict, the torch.overrides docs' ScalarTensor), as
+    PyTorch's functions always dispatch to them: ``builtins.__build_class__`` is wrapped until then (then put back).
+    Plain tensors' ops pay nothing (add, mul, matmul of (4, 4): 1142 vs 1146, 1084 vs 1098, 4651 vs 4638 ns
+    before/after, min of 3x25x2000); a class statement ~0.4 us more (5.3 vs 4.9 us for ``class A: x = 1``). Tensor
+    subclasses wait for their first instance (instance_made)."""
+    import builtins
+    build = builtins.__build_class__
+
+    def build_class(*args, **kwargs):
+        cls = build(*args, **kwargs)
+        if not _INSTALLED and isinstance(cls, type) and _is_tensor_like_class(cls):
+            install()
+        return cls
+    _WATCH.extend((build, build_class))
+    builtins.__build_class__ = build_class
+
+
+def _unwatch():
+    """Put back the builtin class builder (unless another wrapper has wrapped ours since)."""
+    import builtins
+    if _WATCH and builtins.__build_class__ is _WATCH[1]:
+        builtins.__build_class__ = _WATCH[0]
+
+
 def default_torch_function(cls, func, types_, args=(), kwargs=None):
     """``Tensor.__torch_function__``: run ``func`` with subclass dispatch off and give Tensor results the
     class ``cls`` (``as_subclass``), as PyTorch's default does."""
@@ -417,6 +456,7 @@ _SPREAD = frozenset(('einsum',))     # see _function_wrapper
 _PATHS = {}        # wrapper -> its torch name ('torch.relu')
 _ORIGINALS = {}    # wrapper -> the plain function
 _INSTALLED = []
+_WATCH = []        # the builtin class builder and watch_classes' wrapper of it, while it is in place
 
 
 def _label(name, torch_name, prefix):
@@ -460,6 +500,7 @@ def install():
     if _INSTALLED:
         return
     _INSTALLED.append(True)
+    _unwatch()
     import ember
     from . import _lazy
     _lazy.resolve_all(vars(ember))   # the names ``import ember`` left for later get their wrappers too

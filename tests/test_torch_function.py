@@ -5,7 +5,11 @@ helpers, repr, pickling and autograd through subclass ops (gradients against PyT
 import copy
 import functools
 import io
+import json
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -503,3 +507,125 @@ def test_dispatch_through_a_profiler_session():
             inside = (L.add(x, 1), L.overrides.resolve_name(L.add))
         return inside, L.add(x, 1), L.overrides.resolve_name(L.add)
     _same(run)
+
+
+# -- Tensor-likes that are not Tensors, in a fresh process -------------------------------------------------------
+# torch.* dispatches to them without torch.overrides imported (the test modules import it, which switches ember's
+# dispatch on, so the program runs in a process of its own): the torch.overrides docs' ScalarTensor
+# (DiagonalTensor) and linear_operator's pattern (every function it meets, by its torch name)
+_TENSOR_LIKE_PROGRAM = '''import importlib
+import json
+import sys
+
+torch = importlib.import_module(sys.argv[1])
+out = {}
+
+HANDLED = {}
+
+
+def implements(fn):
+    def deco(f):
+        HANDLED[fn] = f
+        return f
+    return deco
+
+
+class ScalarTensor(object):
+    def __init__(self, N, value):
+        self._N, self._value = N, value
+
+    def __repr__(self):
+        return f"ScalarTensor(N={self._N}, value={self._value})"
+
+    def tensor(self):
+        return self._value * torch.eye(self._N)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func not in HANDLED or not all(issubclass(t, (torch.Tensor, ScalarTensor)) for t in types):
+            return NotImplemented
+        return HANDLED[func](*args, **kwargs)
+
+
+@implements(torch.mean)
+def mean(input):
+    return float(input._value) / input._N
+
+
+@implements(torch.add)
+def add(input, other):
+    dense = lambda v: v.tensor() if isinstance(v, ScalarTensor) else v
+    return torch.add(dense(input), dense(other))
+
+
+d = ScalarTensor(3, 2.0)
+out['mean'] = torch.mean(d)
+out['add'] = torch.add(d, torch.ones(3, 3)).tolist()
+out['radd'] = torch.add(torch.ones(3, 3), d).tolist()
+try:
+    torch.mul(d, 2)
+except TypeError as e:
+    out['unhandled'] = str(e).split(':')[0].replace('ember', 'torch')
+
+
+class Operator:
+    # linear_operator's pattern: each torch function it meets recorded by name, abs handled, the rest dense
+    seen = []
+
+    def __init__(self, diag):
+        self.diag = diag
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        cls.seen.append((func.__name__, func is getattr(torch, func.__name__, None)))
+        dense = lambda x: x.diag.diag_embed() if isinstance(x, Operator) else x
+        a = [[dense(v) for v in x] if isinstance(x, list) else dense(x) for x in args]
+        if func is torch.abs:
+            return Operator(args[0].diag.abs())
+        return func(*a, **(kwargs or {}))
+
+
+op = Operator(torch.tensor([1.0, -2.0, 3.0]))
+t = torch.arange(9.0).reshape(3, 3)
+out['matmul'] = torch.matmul(op, t).tolist()
+out['matmul_r'] = torch.matmul(t, op).tolist()
+out['abs'] = torch.abs(op).diag.tolist()
+out['add_op'] = torch.add(op, t).tolist()
+out['sum'] = torch.sum(op).item()
+out['cat'] = torch.cat([t, op]).tolist()
+out['relu'] = torch.nn.functional.relu(op).tolist()
+out['norm'] = torch.linalg.norm(op).item()
+out['seen'] = Operator.seen
+out['overrides_imported'] = sys.argv[1] + '.overrides' in sys.modules
+print(json.dumps(out))
+'''
+
+
+def _run_program(lib, code):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    done = subprocess.run([sys.executable, '-c', code, lib], capture_output=True, text=True, cwd=root, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_tensor_likes_without_torch_overrides():
+    theirs, ours = (_run_program(lib, _TENSOR_LIKE_PROGRAM) for lib in ('torch', 'ember'))
+    assert ours.pop('overrides_imported') is False
+    theirs.pop('overrides_imported')
+    assert ours == theirs
+
+
+def test_plain_programs_keep_the_plain_functions():
+    """Classes without __torch_function__ (and modes) leave the torch functions plain and the class builder
+    wrapped; the first Tensor-like class installs dispatch and puts the builtin class builder back."""
+    code = ("import builtins, json, sys, ember, ember.nn, ember.optim\n"
+            "from ember import _torch_function as T\n"
+            "class Net(ember.nn.Module):\n    pass\n"
+            "class A:\n    pass\n"
+            "before = (bool(T._INSTALLED), builtins.__build_class__ is T._WATCH[0])\n"
+            "class Like:\n    def __torch_function__(self, func, types, args=(), kwargs=None):\n        return 1\n"
+            "after = (bool(T._INSTALLED), builtins.__build_class__ is T._WATCH[0], ember.abs(Like()))\n"
+            "print(json.dumps([before, after]))\n")
+    assert _run_program('ember', code) == [[False, False], [True, True, 1]]
