@@ -2,13 +2,15 @@
 ``torch.cholesky_solve``...): thin forms of ``ember.linalg``'s functions, with PyTorch's deprecation warnings
 for the old ones. ``ember._linalg`` is imported on the first call (it stays out of ``import ember``)."""
 
+import sys
+
 import numpy as np
 
 from ._dtype import scalar_name
 from ._warn import warn_user
 from .autograd import dual, forward_refusal
 from .autograd.graph import Node
-from .ops._util import arg_error, check_tensor_args, dim_aliases
+from .ops._util import arg_error, call_site, check_tensor_args, dim_aliases
 
 __all__ = ['inverse', 'det', 'logdet', 'slogdet', 'pinverse', 'matrix_power', 'matrix_exp', 'cholesky',
            'cholesky_solve', 'cholesky_inverse', 'qr', 'cross', 'chain_matmul']
@@ -145,6 +147,10 @@ def qr(input, some=True):
     from .tensor import Tensor
     if not isinstance(input, Tensor):   # (the argument parser's error, before the warning)
         raise arg_error('qr', 'input', 1, input)
+    if not isinstance(some, (bool, np.bool_)):   # (x.qr(1): PyTorch's parser takes no int for a bool)
+        site = call_site(sys._getframe())
+        pos = None if site is not None and 'some' in site[2] else 1 if site is not None and site[0] else 2
+        raise arg_error('qr', 'some', pos, some, 'bool')
     warn_user("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\n"
                   "The boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
                   "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "

@@ -799,3 +799,19 @@ def test_forward_mode_inside_a_dual_level(name):
         assert got[1] == got[0]
     else:
         np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize('call', ['x.qr(1)', 'torch.qr(x, 1)', 'torch.qr(x, some=0)', 'x.qr(some=None)',
+                                  'x.qr(False)[0].shape', 'torch.qr(x, True)[1].shape'])
+def test_qr_some_takes_only_a_bool(call):
+    """torch.qr/Tensor.qr refuse a `some` that is not a bool with the parser's TypeError (ember ran x.qr(1))."""
+    results = []
+    for lib in (torch, ember):
+        x = lib.randn(3, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            try:
+                results.append(str(eval(call, {'torch': lib, 'x': x})))
+            except TypeError as e:
+                results.append(str(e))
+    assert results[1].replace('ember', 'torch') == results[0]
