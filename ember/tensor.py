@@ -67,6 +67,13 @@ def _size_item(n, i):
         raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')") from None
 
 
+# the device types PyTorch names (c10's DeviceType strings); ember computes on 'cpu' and shapes on 'meta'
+DEVICE_TYPES = ('cpu', 'cuda', 'ipu', 'xpu', 'mkldnn', 'opengl', 'opencl', 'ideep', 'hip', 've', 'fpga', 'maia', 'xla',
+                'lazy', 'vulkan', 'mps', 'meta', 'hpu', 'mtia', 'privateuseone')
+# what a CPU-only PyTorch says when a tensor is asked for on one of these (others: 'not linked with support')
+_NOT_COMPILED = {'cuda': 'Torch not compiled with CUDA enabled', 'xpu': 'Torch not compiled with XPU enabled'}
+
+
 class device(metaclass=_TorchNamedType):
     """A device; ember computes on the CPU (``device('cpu')``)."""
     __slots__ = ('type', 'index')
@@ -87,8 +94,9 @@ class device(metaclass=_TorchNamedType):
             raise TypeError(f"device(): argument 'index' (position 2) must be int, not {builtins.type(index).__name__}")
         if index is not None and index < 0:
             raise RuntimeError('Device index must not be negative')
-        if type not in ('cpu', 'cuda', 'mps', 'meta'):
-            raise RuntimeError(f'Expected one of cpu, cuda, mps, meta device type at start of device string: {type}')
+        if type not in DEVICE_TYPES:
+            raise RuntimeError(f'Expected one of {", ".join(DEVICE_TYPES)} device type at start of device string: '
+                               f'{type}')
         self.type, self.index = type, index
 
     def __repr__(self):
@@ -124,15 +132,12 @@ def _check_device(d):
     """Refuse a device ember does not have; True for the meta device (``d`` None: the default device's)."""
     if d is None:
         return _meta.DEFAULTS_USED[0] and _meta.is_meta_device(None)
-    dev = d if isinstance(d, device) else device(d) if isinstance(d, str) else None
-    if dev is None and isinstance(d, int):
-        dev = device('cuda', d)
+    dev = d if isinstance(d, device) else device(d) if isinstance(d, (str, int)) else None
     if dev is not None and dev.type == 'meta':
         return True
     if dev is not None and dev.type != 'cpu':
-        raise DeviceUnavailableError(f"Torch not compiled with CUDA enabled: ember runs on the CPU only, device "
-                                     f"'{dev}' is not available (torch.cuda.is_available() is False; use "
-                                     "device='cpu').")
+        raise DeviceUnavailableError(_NOT_COMPILED.get(dev.type,
+                                                       f'PyTorch is not linked with support for {dev.type} devices'))
     return False
 
 

@@ -6,7 +6,7 @@ from .cuda import (device_count, empty_cache, is_available, is_bf16_supported, i
                    max_memory_allocated, max_memory_reserved, memory_allocated, memory_reserved)
 # (cuda's answers, the same for any device ember lacks: nothing lives off the CPU)
 
-_NO_XPU = 'Torch not compiled with XPU enabled (ember computes on the CPU only)'
+_NO_XPU = 'Torch not compiled with XPU enabled'
 
 
 def manual_seed(seed):

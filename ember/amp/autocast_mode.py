@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype
-from ..tensor import device as _device
+from ..tensor import DEVICE_TYPES, device as _device
 from ._state import STATE
 
 __all__ = ['autocast', 'is_autocast_available', 'custom_fwd', 'custom_bwd']
@@ -23,8 +23,7 @@ def is_autocast_available(device_type):
 
 
 # the device types PyTorch's autocast state functions accept (ember computes on the CPU only)
-_DEVICE_TYPES = ('cpu', 'cuda', 'ipu', 'xpu', 'mkldnn', 'opengl', 'opencl', 'ideep', 'hip', 've', 'fpga', 'maia', 'xla',
-                 'lazy', 'vulkan', 'mps', 'meta', 'hpu', 'mtia', 'privateuseone')
+_DEVICE_TYPES = DEVICE_TYPES
 
 
 def _other_device(device_type):

@@ -15,7 +15,7 @@ __getattr__ = functools.partial(aliasing.module_getattr, __name__)
 # PyTorch's module flag, read by reversible-layer code (RevTorch, performer/reformer) before saving GPU states
 _initialized = False
 
-_NO_CUDA = 'Torch not compiled with CUDA enabled (ember computes on the CPU only)'
+_NO_CUDA = 'Torch not compiled with CUDA enabled'
 
 
 def is_available():
@@ -44,6 +44,11 @@ def seed():
 
 def seed_all():
     """Accepted for compatibility; there is no CUDA generator to seed."""
+
+
+def init():
+    """Fails as in a CPU-only PyTorch: there is no CUDA to initialise."""
+    raise AssertionError(_NO_CUDA)
 
 
 def initial_seed():

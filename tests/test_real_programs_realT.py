@@ -1,0 +1,35 @@
+"""Real PyTorch programs under the alias against PyTorch (session 48, lane realT): what beginners type, from the
+PyTorch forum's common questions, and the errors they read; each defect found is reduced here to the lines that
+found it."""
+import numpy as np
+import pytest
+
+import ember
+from helpers import run_both
+
+
+# -- A GPU asked for on a CPU-only build (the forum's most read error): PyTorch's AssertionError 'Torch not compiled
+# with CUDA enabled' word for word (ember added its own sentence), every device type PyTorch names is a device
+# ('xpu', 'hip': ember listed four), an int device is an accelerator index, torch.cuda.init exists.
+@pytest.mark.parametrize('call', [
+    "lib.zeros(2).cuda()", "lib.zeros(2).to('cuda')", "lib.zeros(2, device='cuda')", "lib.zeros(2, device='cuda:1')",
+    "lib.zeros(2, device=lib.device('cuda'))", "lib.tensor([1., 2.], device='cuda')", "lib.randn(2, device='cuda')",
+    "lib.zeros(2).to(device='cuda:0')", "lib.zeros(2).to('cuda', lib.float64)", "lib.nn.Linear(2, 2).cuda()",
+    "lib.nn.Linear(2, 2).to('cuda')", "lib.zeros_like(lib.zeros(2), device='cuda')",
+    "lib.zeros(2).new_zeros(2, device='cuda')", "lib.cuda.current_device()", "lib.cuda.get_device_name(0)",
+    "lib.cuda.synchronize()", "lib.cuda.get_device_properties(0)", "lib.cuda.mem_get_info()", "lib.cuda.init()",
+    "lib.zeros(2, device='xpu')", "lib.zeros(2).to('xpu')", "lib.zeros(2).to('mps')", "lib.zeros(2).to('hip')",
+    "lib.zeros(2).to(0)", "lib.zeros(2, device=0)", "lib.nn.Linear(2, 2).to(0)", "lib.zeros(2).cuda(0)",
+    "lib.device('gpu')", "lib.device('gpu:0')", "lib.device('CUDA')",
+    "(lambda d: (d.type, d.index, str(d)))(lib.device('xpu:1'))", "(lambda d: (d.type, str(d)))(lib.device('hip'))"])
+def test_gpu_requests_refused_in_pytorchs_words(call):
+    run_both(lambda lib: eval(call, {'lib': lib}), message=True)
+
+
+def test_cuda_refusal_is_caught_as_pytorchs_assertion():
+    """The forum's ``except AssertionError`` (and ``except RuntimeError``) fallbacks to the CPU catch it."""
+    for call in (lambda: ember.zeros(2).cuda(), lambda: ember.zeros(2, device='cuda')):
+        with pytest.raises(AssertionError, match='^Torch not compiled with CUDA enabled$'):
+            call()
+        with pytest.raises(RuntimeError):
+            call()
