@@ -33,3 +33,17 @@ def test_cuda_refusal_is_caught_as_pytorchs_assertion():
             call()
         with pytest.raises(RuntimeError):
             call()
+
+
+# -- A Python complex number stored into a real dtype was cast (tensor(3+0j, dtype=torch.int8) gave 3, 2j gave 0):
+# PyTorch's TypeError as Python's int()/float() word it; bool takes it, NumPy data is cast as there.
+@pytest.mark.parametrize('call', [
+    'lib.tensor(3+0j, dtype=lib.int8)', 'lib.tensor([3+0j], dtype=lib.int8)', 'lib.tensor(3+1j, dtype=lib.float32)',
+    'lib.tensor([1, 2j], dtype=lib.int64)', 'lib.tensor([1, 2j], dtype=lib.float64)',
+    'lib.tensor([[1., 2j]], dtype=lib.float16)', 'lib.tensor(3+0j, dtype=lib.uint8)',
+    'lib.tensor(3+0j, dtype=lib.bfloat16)', 'lib.tensor([True, 1j], dtype=lib.int8)',
+    'lib.as_tensor([1j], dtype=lib.float32)', 'lib.as_tensor([1j], dtype=lib.int32)', 'lib.tensor(1j, dtype=lib.bool)',
+    'lib.tensor(np.complex128(1j), dtype=lib.float32)', 'lib.tensor(np.array([1j]), dtype=lib.float32)',
+    'lib.tensor([1j], dtype=lib.complex64)', 'lib.tensor([1, 2j])'])
+def test_complex_into_real_dtype_refused(call):
+    run_both(lambda lib: eval(call, {'lib': lib, 'np': np}), message=True)

@@ -273,6 +273,19 @@ def _check_int_range(src, nd):
             raise RuntimeError(f'value cannot be converted to type {nd.name} without overflow')
 
 
+def _refuse_complex(arr, nd, data):
+    """PyTorch's refusal of Python complex numbers stored into a real dtype (``tensor(3+0j, dtype=torch.int8)``;
+    bool takes them, NumPy data is cast as there)."""
+    if arr.dtype.kind == 'c' and nd.kind not in 'cb' and not isinstance(data, np.generic):
+        raise TypeError("'complex' object cannot be interpreted as an integer" if nd.kind in 'iu' else
+                        'must be real number, not complex')
+
+
+def _holds_complex(data):
+    """Whether nested Python data holds a complex number."""
+    return isinstance(data, complex) or isinstance(data, (list, tuple)) and any(map(_holds_complex, data))
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor (always a copy) from nested lists, numbers, NumPy arrays or tensors."""
     meta = _check_device(device)
@@ -285,8 +298,12 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     elif nd is not None and nd.kind in 'iu' and nd.itemsize < 8 and not isinstance(data, Tensor):
         _check_int_range(_infer(data), nd)
     if nd in _SHELL_NP and isinstance(data, (list, tuple, int, float, complex)):
+        if _holds_complex(data):    # (not _infer: it refuses uint64's values past int64's)
+            _refuse_complex(np.array(0j), nd, data)
         return _finish(Tensor._make(_shell.from_python(data, nd)), requires_grad, meta=meta)
     arr = _infer(data, nd)
+    if nd is not None and not isinstance(data, (np.ndarray, Tensor)):
+        _refuse_complex(arr, nd, data)
     try:    # (the copy written out here: a call fewer on this path)
         arr = np.array(arr if nd is None else via_float(arr, nd), dtype=nd if nd is not None else arr.dtype, copy=True)
     except RuntimeWarning:  # a value beyond nd's range, inf as PyTorch makes it: raised by the user's filter (_quiet)
@@ -315,6 +332,8 @@ def _as_tensor(data, dtype, device, warn):
             _warn_not_writable(data)
         return Tensor._make(_shared(data) if nd is None or nd == data.dtype else via_float(data, nd).astype(nd, copy=False))
     arr = _infer(data, nd)
+    if nd is not None:
+        _refuse_complex(arr, nd, data)
     if nd is not None and nd.kind in 'iu' and nd.itemsize < 8:
         _check_int_range(arr, nd)
     return Tensor._make(arr if nd is None else via_float(arr, nd).astype(nd))
