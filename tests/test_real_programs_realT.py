@@ -47,3 +47,14 @@ def test_cuda_refusal_is_caught_as_pytorchs_assertion():
     'lib.tensor([1j], dtype=lib.complex64)', 'lib.tensor([1, 2j])'])
 def test_complex_into_real_dtype_refused(call):
     run_both(lambda lib: eval(call, {'lib': lib, 'np': np}), message=True)
+
+
+# -- Adaptive pools given an input of the wrong rank: PyTorch's messages (the shape as a list, max's with a colon;
+# the Python check's ValueError without ember's added detail).
+@pytest.mark.parametrize('call', [
+    'F.adaptive_avg_pool2d(lib.zeros(3), 2)', 'F.adaptive_max_pool2d(lib.zeros(3), 2)',
+    'F.adaptive_avg_pool2d(lib.zeros(1, 3, 3), (2, 2, 2))', 'F.adaptive_max_pool2d(lib.zeros(3), (2, 2))',
+    'F.adaptive_avg_pool3d(lib.zeros(1, 3, 3, 3), (2, 2, 2, 2))', 'F.adaptive_max_pool3d(lib.zeros(1, 3, 3, 3), (2, 2, 2, 2))',
+    'lib.nn.AdaptiveAvgPool2d((2, 2))(lib.zeros(5, 5))'])
+def test_adaptive_pool_rank_messages(call):
+    run_both(lambda lib: eval(call, {'lib': lib, 'F': lib.nn.functional}), message=True)

@@ -587,10 +587,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 # -- adaptive pooling ---------------------------------------------------------------------------------------------
 def _adaptive_out(x, output_size, name):
     if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
-        raise ValueError(f'Input dimension should be at least {len(output_size) + 1} ({name} of a {x.ndim}D input '
-                         f'to output_size {tuple(output_size)})')
-    if x.ndim not in (3, 4):
-        raise RuntimeError(f'{name}(): Expected 3D or 4D tensor, but got {x.ndim}D')
+        raise ValueError(f'Input dimension should be at least {len(output_size) + 1}')
+    if x.ndim not in (3, 4):   # (max's message has a colon in PyTorch, avg's none)
+        raise RuntimeError(f"{name}(): Expected 3D or 4D tensor, but got{':' if 'max' in name else ''} {list(x.shape)}")
     o = (output_size,) * 2 if isinstance(output_size, (int, np.integer)) else tuple(output_size)
     if len(o) != 2:
         raise ValueError(f'{name}: output_size must be 2')

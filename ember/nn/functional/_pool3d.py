@@ -323,8 +323,7 @@ def adaptive_avg_pool3d(input, output_size):
     """Average pooling to ``output_size`` (D, H, W; None keeps that size), with PyTorch's bins."""
     try:
         if not isinstance(output_size, (int, np.integer)) and input._data.ndim <= len(output_size):   # PyTorch's Python check
-            raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_avg_pool3d of a '
-                             f'{input._data.ndim}D input to output_size {tuple(output_size)})')
+            raise ValueError(f'Input dimension should be at least {len(output_size) + 1}')
         x, unbatched = _five(input, 'adaptive_avg_pool3d')
         if output_size == 1 or (isinstance(output_size, (tuple, list)) and tuple(output_size) == (1, 1, 1)):
             return input.mean(dim=(-3, -2, -1), keepdim=True)   # PyTorch's (MeanBackward1), empty windows giving nan
@@ -391,8 +390,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
         if x.dtype.kind != 'f':
             raise not_implemented('adaptive_max_pool3d_cpu', x.dtype)
         if not isinstance(output_size, (int, np.integer)) and x.ndim <= len(output_size):   # PyTorch's Python check
-            raise ValueError(f'Input dimension should be at least {len(output_size) + 1} (adaptive_max_pool3d of a '
-                             f'{x.ndim}D input to output_size {tuple(output_size)})')
+            raise ValueError(f'Input dimension should be at least {len(output_size) + 1}')
         if x.ndim not in (4, 5):
             raise RuntimeError(f'adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(x.shape)}')
         xb, unbatched = (x[None], True) if x.ndim == 4 else (x, False)
