@@ -58,3 +58,16 @@ def test_complex_into_real_dtype_refused(call):
     'lib.nn.AdaptiveAvgPool2d((2, 2))(lib.zeros(5, 5))'])
 def test_adaptive_pool_rank_messages(call):
     run_both(lambda lib: eval(call, {'lib': lib, 'F': lib.nn.functional}), message=True)
+
+
+# -- pack_padded_sequence given fewer or more lengths than the batch holds (enforce_sorted=True): PyTorch's
+# 'Expected `len(lengths)` to be equal to batch_size' before the order check (ember packed what the lengths named).
+@pytest.mark.parametrize('lengths', [[3, 5], [2], [1, 2, 1, 1], [2, 1, 1, 1], [2, 2, 1]])
+@pytest.mark.parametrize('batch_first', [False, True])
+def test_pack_padded_lengths_against_batch(lengths, batch_first):
+    def fn(lib):
+        x = lib.arange(30.).reshape(2, 3, 5)
+        x = x.transpose(0, 1) if batch_first else x
+        p = lib.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=True)
+        return p.data, p.batch_sizes
+    run_both(fn, message=True)

@@ -71,6 +71,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     """Pack a padded (T, B, *) batch (B, T, * with batch_first) given each sequence's length."""
     lens = _lengths(lengths)
     if enforce_sorted:
+        b = input.shape[0 if batch_first else 1] if input.ndim > 1 else None
+        if b is not None and lens.size != b:
+            raise RuntimeError(f'Expected `len(lengths)` to be equal to batch_size, but got {lens.size} (batch_size={b})')
         if np.any(np.diff(lens) > 0):
             raise RuntimeError('`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. '
                                'You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to '
