@@ -247,6 +247,12 @@ ROUND4 = [   # a fourth layout fuzz of the registry samples (contiguous, transpo
     'L.nn.functional.dropout(t(W).t(), p=1.0)',
     'L.nn.functional.dropout(t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last), p=1.0)',
 ]
+ROUND5 = [   # a fifth round: the fourth fuzz's leftovers
+    # pow of a Python number is C-contiguous whatever the exponent's layout (ember followed the exponent's)
+    '2 ** t(A).t()', 'L.pow(2, t(A).t())', '2.5 ** t(np.ones((2, 3, 4, 5))).to(memory_format=L.channels_last)',
+    'L.pow(2, L.tensor(np.ones((3, 4), np.int64)).t())', 'L.float_power(2, t(W).t())', 'L.pow(t(2.0), t(A).t())',
+    'L.pow(2.0, t(A[:1]).expand(3, 4))', 't(A).t() ** 2',
+]
 
 
 def t(lib):
@@ -302,6 +308,11 @@ def test_layouts_round3(src):
 
 @pytest.mark.parametrize('src', ROUND4)
 def test_layouts_round4(src):
+    _check(src)
+
+
+@pytest.mark.parametrize('src', ROUND5)
+def test_layouts_round5(src):
     _check(src)
 
 

@@ -108,7 +108,8 @@ _ALPHA = {n: {'_saved_alpha': property(lambda node: 1)} for n in ('AddBackward0'
 
 
 def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=False, tensors_only=False,
-           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False, opmath=False, swapped=False):
+           scalar_node=None, one_edge=False, scalar_first_node=None, no_complex=False, opmath=False, swapped=False,
+           c_order=False):
     """Make a differentiable binary op; ``da(g, a, b)`` and ``db(g, a, b)`` are the gradients for each
     operand, computed only for those that require grad (``no_bool``: refuse bool operands, as
     PyTorch's subtraction does; ``tensors_only``: refuse a Python number operand, as PyTorch's ops without
@@ -117,7 +118,9 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
     where add/sub/mul wrap the number and keep a None edge for it; ``no_complex``: PyTorch's RuntimeError
     '<name> not implemented for complex tensors.' where a complex tensor's array refuses the ufunc; ``opmath``: a
     float16/bfloat16 tensor with a number second operand computes in float32 with the number unrounded, see
-    _opmath_scalar; ``swapped``: PyTorch's kernel takes ``other`` first, as rsub, whose result follows its layout)."""
+    _opmath_scalar; ``swapped``: PyTorch's kernel takes ``other`` first, as rsub, whose result follows its layout;
+    ``c_order``: a number operand's result is C-contiguous whatever the tensor's layout, as PyTorch's pow(Scalar,
+    Tensor))."""
     arrays = _sub_arrays if no_bool else binary_arrays
     pa, pb = _params(da), _params(db)
 
@@ -304,7 +307,10 @@ def binary(name, np_fn, node_name, da, db, float_out=False, doc='', no_bool=Fals
                 raise
             except RuntimeWarning:
                 return _quiet.again(op, input, other)
-            r = _follow_operands(r, b, a) if swapped else _follow_operands(r, a, b)
+            if c_order:
+                r = r if r.flags.c_contiguous else np.ascontiguousarray(r)
+            else:
+                r = _follow_operands(r, b, a) if swapped else _follow_operands(r, a, b)
             if GRAD.enabled and ((isinstance(x, Tensor) and x._requires_grad) or
                                  (isinstance(y, Tensor) and y._requires_grad)):
                 return record(x, y, a, b, r)
@@ -1237,7 +1243,7 @@ _pow0 = binary('pow', _power, 'PowBackward0', lambda g, a, b: _pow_base(g, a, b)
 _pow1 = _result_saved(binary('pow', _tensor_power, 'PowBackward1', lambda g, a, b: _pow_base(g, a, b),
                              lambda g, a, b: _pow_exp(g, a, b)))
 _pow2 = _result_saved(binary('pow', _tensor_power, 'PowBackward2', lambda g, a, b: None,
-                             lambda g, a, b: _pow_exp(g, a, b), one_edge=True))
+                             lambda g, a, b: _pow_exp(g, a, b), one_edge=True, c_order=True))
 
 
 def pow(input, exponent):
@@ -1246,7 +1252,7 @@ def pow(input, exponent):
         if isinstance(input, bool) and exponent._data.dtype == np.bool_:
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
         if isinstance(input, int) and exponent._data.dtype.kind in 'iu' and (exponent._data < 0).any():
-            return Tensor._make(_int_power(*binary_arrays(input, exponent)[2:]))
+            return Tensor._make(np.ascontiguousarray(_int_power(*binary_arrays(input, exponent)[2:])))
         return _pow2(input, exponent)
     if not isinstance(exponent, Tensor):
         try:
