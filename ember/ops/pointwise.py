@@ -2117,14 +2117,7 @@ def round(input, *, decimals=_NO_DECIMALS):
     return _round(input) if decimals is _NO_DECIMALS else _round_dec(input, decimals)
 
 
-def _round_array(a):
-    """np.round's rounding, through the method np.round calls; an integer array's copy laid out as PyTorch's (for a
-    broadcast input NumPy's copy put the zero-stride dim innermost: (1, 3) where PyTorch's clone gives (4, 1))."""
-    r = a.round()
-    return r if r.dtype.kind in 'fc' or r.strides == a.strides else _follow_expanded(r, a)
-
-
-_round = unary('round', _round_array, 'RoundBackward0', _zero_grad, int_ok=True,
+_round = unary('round', xp.round, 'RoundBackward0', _zero_grad, int_ok=True,
                refuse=_refuse('round_vml_cpu'))
 
 
