@@ -2,7 +2,6 @@
 cells are built; the convolutions are importable by name and refuse when made."""
 from ....quantization._unbuilt import Unbuilt
 from .modules import GRU, LSTM, GRUCell, Linear, LSTMCell, RNNCell  # noqa: F401
-from .modules.linear import LinearPackedParams  # noqa: F401
 
 _NAMES = ('Conv1d', 'Conv2d', 'Conv3d', 'ConvTranspose1d', 'ConvTranspose2d', 'ConvTranspose3d')
 globals().update({n: Unbuilt(n, __name__.replace('ember.', 'torch.', 1)) for n in _NAMES})

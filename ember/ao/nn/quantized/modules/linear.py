@@ -8,9 +8,54 @@ from ..... import _dtype
 from ....._quantized import make, per_channel_affine, per_tensor_affine, quantize_per_channel, quantize_per_tensor
 from .....nn.modules.module import Module
 from .....tensor import Tensor
-from ..dynamic.modules.linear import LinearPackedParams, check_engine
 
 __all__ = ['Linear', 'LinearPackedParams', 'requantized_linear', 'static_weight']
+
+
+class LinearPackedParams(Module):
+    """Holds the quantized weight and the float bias (PyTorch's packed fbgemm matrix); in a state_dict as
+    ``dtype`` and ``_packed_params`` (the (weight, bias) pair); prints as that pair."""
+    _version = 3
+
+    def __init__(self, dtype=_dtype.qint8):
+        super().__init__()
+        if dtype is not _dtype.qint8:
+            raise NotImplementedError(f'ember builds dynamically quantized Linear with torch.qint8 weights only, '
+                                      f'not {dtype}')
+        self.dtype = dtype
+        self._packed_params = (make(np.zeros((1, 1), np.int8), dtype, per_tensor_affine, 1.0, 0), None)
+
+    def set_weight_bias(self, weight, bias):
+        self._packed_params = (weight, bias)
+
+    def _weight_bias(self):
+        return self._packed_params
+
+    def forward(self, x):
+        return x
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + 'dtype'] = self.dtype
+        destination[prefix + '_packed_params'] = self._weight_bias()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        self.dtype = state_dict.pop(prefix + 'dtype')
+        self.set_weight_bias(*state_dict.pop(prefix + '_packed_params'))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def __repr__(self):
+        return repr(self._weight_bias())
+
+
+def check_engine(what):
+    """ember gives the 'x86' / 'fbgemm' engines' values: any other engine refuses."""
+    from ..... import backends
+    if backends.quantized.engine not in ('x86', 'fbgemm'):
+        raise NotImplementedError(f"ember's dynamic quantized {what} gives the 'x86' / 'fbgemm' engines' values; "
+                                  f"torch.backends.quantized.engine is '{backends.quantized.engine}'")
 
 
 def _weight_scales(w):

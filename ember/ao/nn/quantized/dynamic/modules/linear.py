@@ -4,58 +4,12 @@ as fbgemm / x86 do), multiplies in int32 and rescales to float32, giving PyTorch
 import numpy as np
 
 from ...... import _dtype
-from ......_quantized import (RANGES, choose_qparams, make, per_tensor_affine, per_tensor_symmetric, quantize_array,
+from ......_quantized import (RANGES, choose_qparams, per_tensor_affine, per_tensor_symmetric, quantize_array,
                              quantize_per_tensor)
-from ......nn.modules.module import Module
 from ......tensor import Tensor
+from ...modules.linear import Linear as _QLinear, check_engine
 
-__all__ = ['Linear', 'LinearPackedParams']
-
-
-class LinearPackedParams(Module):
-    """Holds the quantized weight and the float bias (PyTorch's packed fbgemm matrix); in a state_dict as
-    ``dtype`` and ``_packed_params`` (the (weight, bias) pair); prints as that pair."""
-    _version = 3
-
-    def __init__(self, dtype=_dtype.qint8):
-        super().__init__()
-        if dtype is not _dtype.qint8:
-            raise NotImplementedError(f'ember builds dynamically quantized Linear with torch.qint8 weights only, '
-                                      f'not {dtype}')
-        self.dtype = dtype
-        self._packed_params = (make(np.zeros((1, 1), np.int8), dtype, per_tensor_affine, 1.0, 0), None)
-
-    def set_weight_bias(self, weight, bias):
-        self._packed_params = (weight, bias)
-
-    def _weight_bias(self):
-        return self._packed_params
-
-    def forward(self, x):
-        return x
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix + 'dtype'] = self.dtype
-        destination[prefix + '_packed_params'] = self._weight_bias()
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        self.dtype = state_dict.pop(prefix + 'dtype')
-        self.set_weight_bias(*state_dict.pop(prefix + '_packed_params'))
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys, unexpected_keys,
-                                      error_msgs)
-
-    def __repr__(self):
-        return repr(self._weight_bias())
-
-
-def check_engine(what):
-    """ember gives the 'x86' / 'fbgemm' engines' values: any other engine refuses."""
-    from ...... import backends
-    if backends.quantized.engine not in ('x86', 'fbgemm'):
-        raise NotImplementedError(f"ember's dynamic quantized {what} gives the 'x86' / 'fbgemm' engines' values; "
-                                  f"torch.backends.quantized.engine is '{backends.quantized.engine}'")
+__all__ = ['Linear']
 
 
 def dynamic_matmul(rows, weight, bias):
@@ -102,20 +56,10 @@ def quantized_weight(observer_factory, w):
     return quantize_per_tensor(w.detach().float(), float(scale), int(zp), _dtype.qint8)
 
 
-class Linear(Module):
+class Linear(_QLinear):
     """A Linear whose weight is int8 (per tensor) and whose input is quantized on each call; ``weight()`` and
-    ``bias()`` give them back (the weight as a quantized tensor)."""
+    ``bias()`` give them back (the weight as a quantized tensor). A subclass of the static one, as PyTorch's."""
     _version = 4
-
-    def __init__(self, in_features, out_features, bias_=True, dtype=_dtype.qint8):
-        super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        from ...... import zeros
-        bias = zeros(out_features) if bias_ else None
-        qweight = make(np.zeros((out_features, in_features), np.int8), _dtype.qint8, per_tensor_affine, 1.0, 0)
-        self._packed_params = LinearPackedParams(dtype)
-        self._packed_params.set_weight_bias(qweight, bias)
-        self.scale, self.zero_point = 1.0, 0
 
     def _get_name(self):
         return 'DynamicQuantizedLinear'
@@ -126,36 +70,8 @@ class Linear(Module):
             text += f', qscheme={self.weight().qscheme()}'
         return text
 
-    def __repr__(self):
-        return f'{self._get_name()}({self.extra_repr()})'
-
     def forward(self, x):
         return dynamic_linear(x, *self._packed_params._weight_bias())
-
-    def _weight_bias(self):
-        return self._packed_params._weight_bias()
-
-    def weight(self):
-        return self._weight_bias()[0]
-
-    def bias(self):
-        return self._weight_bias()[1]
-
-    def set_weight_bias(self, w, b):
-        self._packed_params.set_weight_bias(w, b)
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        from ...... import tensor
-        super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix + 'scale'] = tensor(self.scale)
-        destination[prefix + 'zero_point'] = tensor(self.zero_point)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        self.scale = float(state_dict.pop(prefix + 'scale'))
-        self.zero_point = int(state_dict.pop(prefix + 'zero_point'))
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys, unexpected_keys,
-                                      error_msgs)
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
